@@ -1,0 +1,19 @@
+"""Consolidate crowd annotations into trustworthy labels.
+
+Algorithms on dense integer arrays: majority vote, Dawid-Skene, the AWS Modified Dawid-Skene,
+multi-label and bounding-box consolidation, worker-quality reports and review queues. numba is
+imported lazily, on the first kernel call.
+"""
+
+from ._annotations import Annotations
+from ._errors import AnnotationError, InvalidParameterError, NotFittedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnnotationError",
+    "Annotations",
+    "InvalidParameterError",
+    "NotFittedError",
+    "__version__",
+]

@@ -1,0 +1,533 @@
+"""Classification annotations: arbitrary ids encoded once into dense integer codes.
+
+The algorithms work on three aligned integer arrays (item, worker and label codes). This module turns
+(item, worker, label) triples of any hashable ids into those arrays, remembers the ids so results can
+be decoded, and rejects malformed input with an error that names the offending row.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._errors import AnnotationError, InvalidParameterError
+
+__all__ = ["Annotations", "encode_ids"]
+
+Duplicates = Literal["last", "keep", "error"]
+_DUPLICATES = ("last", "keep", "error")
+CODE_DTYPE = np.int32
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    return False
+
+
+def _as_id_array(values: ArrayLike, what: str) -> NDArray[Any]:
+    arr = np.asarray(values)
+    if arr.ndim != 1 and isinstance(values, list | tuple):
+        # Ids that are themselves sequences (e.g. tuples): keep them as objects.
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = list(values)
+    if arr.ndim != 1:
+        raise AnnotationError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise AnnotationError(f"missing {what[:-1]} id (NaN) in row {int(bad[0])}")
+    elif arr.dtype.kind == "O":
+        for row, value in enumerate(arr):
+            if _is_missing(value):
+                raise AnnotationError(f"missing {what[:-1]} id ({value!r}) in row {row}")
+    return arr
+
+
+def encode_ids(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[Any]]:
+    """Encode ids as dense codes in order of first appearance.
+
+    Parameters
+    ----------
+    values : ndarray
+        One-dimensional array of hashable ids.
+
+    Returns
+    -------
+    codes : ndarray of int32
+        ``codes[r]`` is the position of ``values[r]`` in ``uniques``.
+    uniques : ndarray
+        The distinct ids, in the order they first appear.
+
+    Examples
+    --------
+    >>> codes, uniques = encode_ids(np.array(["b", "a", "b"]))
+    >>> codes.tolist(), uniques.tolist()
+    ([0, 1, 0], ['b', 'a'])
+    """
+    try:
+        uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    except TypeError:
+        # Mixed, unorderable ids (e.g. ints and strings): a dict keeps first-appearance order.
+        table: dict[Hashable, int] = {}
+        codes = np.fromiter(
+            (table.setdefault(v, len(table)) for v in values), dtype=CODE_DTYPE, count=len(values)
+        )
+        out = np.empty(len(table), dtype=object)
+        out[:] = list(table)
+        return codes, out
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=CODE_DTYPE)
+    rank[order] = np.arange(order.size, dtype=CODE_DTYPE)
+    return rank[inverse.reshape(-1)], uniq[order]
+
+
+def _sorted_labels(values: NDArray[Any]) -> NDArray[Any]:
+    try:
+        return np.unique(values)
+    except TypeError:
+        uniq = list(dict.fromkeys(values.tolist()))
+        out = np.empty(len(uniq), dtype=object)
+        out[:] = sorted(uniq, key=lambda v: (type(v).__name__, v))
+        return out
+
+
+def _encode_labels(
+    labels: NDArray[Any], classes: Sequence[Any] | None
+) -> tuple[NDArray[np.int32], NDArray[Any]]:
+    cls = _sorted_labels(labels) if classes is None else np.asarray(list(classes))
+    if cls.ndim != 1:
+        raise InvalidParameterError("classes", classes, "a one-dimensional sequence of labels")
+    if classes is not None and len(set(cls.tolist())) != cls.size:
+        raise InvalidParameterError("classes", list(classes), "distinct labels")
+    if cls.size < 2:
+        raise AnnotationError(
+            f"need at least 2 classes, got {cls.tolist()!r}; pass classes=[...] to name the classes "
+            "that were never answered"
+        )
+    index = {c: k for k, c in enumerate(cls.tolist())}
+    try:
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        uniq_codes = np.array([index.get(u, -1) for u in uniq.tolist()], dtype=CODE_DTYPE)
+        codes = uniq_codes[inverse.reshape(-1)]
+    except TypeError:
+        codes = np.fromiter((index.get(v, -1) for v in labels.tolist()), CODE_DTYPE, len(labels))
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        row = int(bad[0])
+        raise AnnotationError(
+            f"label {labels[row]!r} in row {row} is not one of the classes {cls.tolist()!r}"
+        )
+    return codes, cls
+
+
+@dataclass(frozen=True, eq=False)
+class Annotations:
+    """Classification answers as dense integer codes plus the ids needed to decode them.
+
+    Build instances with :meth:`from_records`, :meth:`from_arrays`, :meth:`from_csv`,
+    :meth:`from_dataframe` or, when the data are already encoded, :meth:`from_codes`.
+
+    Attributes
+    ----------
+    items, workers, labels : ndarray of int32
+        One entry per answer: item code, worker code, class index.
+    item_ids, worker_ids : ndarray
+        Original ids; ``item_ids[c]`` is the item with code ``c`` (order of first appearance).
+    classes : ndarray
+        Class values; class index ``k`` is ``classes[k]``.
+
+    Examples
+    --------
+    >>> ann = Annotations.from_records([("i1", "w1", "cat"), ("i1", "w2", "dog"), ("i2", "w1", "dog")])
+    >>> ann.n_items, ann.n_workers, ann.n_classes, ann.n_answers
+    (2, 2, 2, 3)
+    >>> ann.classes.tolist(), ann.labels.tolist()
+    (['cat', 'dog'], [0, 1, 1])
+    """
+
+    items: NDArray[np.int32]
+    workers: NDArray[np.int32]
+    labels: NDArray[np.int32]
+    item_ids: NDArray[Any]
+    worker_ids: NDArray[Any]
+    classes: NDArray[Any]
+
+    @property
+    def n_items(self) -> int:
+        """Number of distinct items."""
+        return int(self.item_ids.size)
+
+    @property
+    def n_workers(self) -> int:
+        """Number of distinct workers."""
+        return int(self.worker_ids.size)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes K."""
+        return int(self.classes.size)
+
+    @property
+    def n_answers(self) -> int:
+        """Number of answers (rows)."""
+        return int(self.items.size)
+
+    def __len__(self) -> int:
+        return self.n_answers
+
+    def __repr__(self) -> str:
+        return (
+            f"Annotations(n_answers={self.n_answers}, n_items={self.n_items}, "
+            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
+        )
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_codes(
+        cls,
+        items: ArrayLike,
+        workers: ArrayLike,
+        labels: ArrayLike,
+        *,
+        n_classes: int | None = None,
+        classes: Sequence[Any] | None = None,
+        item_ids: Sequence[Any] | None = None,
+        worker_ids: Sequence[Any] | None = None,
+    ) -> Annotations:
+        """Wrap answers that are already dense codes (no re-encoding; checked for range).
+
+        Parameters
+        ----------
+        items, workers, labels : array_like of int
+            Codes in ``0..n-1``; every item and worker code below the maximum must occur.
+        n_classes : int, optional
+            Number of classes (default: ``len(classes)`` or ``max(labels) + 1``).
+        classes, item_ids, worker_ids : sequence, optional
+            Ids to decode with (default: the codes themselves).
+
+        Returns
+        -------
+        Annotations
+
+        Examples
+        --------
+        >>> Annotations.from_codes([0, 0, 1], [0, 1, 0], [1, 0, 1], n_classes=3).n_classes
+        3
+        """
+        arrays = []
+        for name, values in (("items", items), ("workers", workers), ("labels", labels)):
+            arr = np.asarray(values)
+            if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+                raise AnnotationError(f"{name} must be a one-dimensional integer array")
+            if arr.size and arr.min() < 0:
+                raise AnnotationError(f"{name} codes must be non-negative")
+            arrays.append(arr.astype(CODE_DTYPE, copy=False))
+        it, wk, lb = arrays
+        _check_lengths(it, wk, lb)
+        n_items = int(it.max()) + 1
+        n_workers = int(wk.max()) + 1
+        if classes is not None:
+            k = len(classes)
+        elif n_classes is not None:
+            k = int(n_classes)
+        else:
+            k = int(lb.max()) + 1
+        if int(lb.max()) >= k:
+            raise AnnotationError(f"label code {int(lb.max())} is out of range for {k} classes")
+        if k < 2:
+            raise AnnotationError(f"need at least 2 classes, got {k}")
+        for name, codes, n in (("item", it, n_items), ("worker", wk, n_workers)):
+            if np.bincount(codes, minlength=n).min() == 0:
+                raise AnnotationError(f"{name} codes must be dense: some code below {n} is unused")
+        ids_i = np.arange(n_items) if item_ids is None else np.asarray(item_ids)
+        ids_w = np.arange(n_workers) if worker_ids is None else np.asarray(worker_ids)
+        cls_arr = np.arange(k) if classes is None else np.asarray(list(classes))
+        if ids_i.size != n_items or ids_w.size != n_workers:
+            raise AnnotationError("item_ids / worker_ids do not match the number of codes")
+        return cls(it, wk, lb, ids_i, ids_w, cls_arr)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        items: ArrayLike,
+        workers: ArrayLike,
+        labels: ArrayLike,
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: Duplicates = "last",
+    ) -> Annotations:
+        """Encode three aligned arrays of ids.
+
+        Parameters
+        ----------
+        items, workers, labels : array_like
+            One entry per answer; ids of any hashable type.
+        classes : sequence, optional
+            Class order (class index = position). Default: the sorted distinct labels.
+        duplicates : {"last", "keep", "error"}, default "last"
+            What to do when a worker answered the same item more than once: keep the last answer,
+            keep every answer, or raise :class:`AnnotationError`.
+
+        Returns
+        -------
+        Annotations
+
+        Raises
+        ------
+        AnnotationError
+            On empty input, mismatched lengths, missing ids, fewer than two classes, a label outside
+            ``classes`` or (``duplicates="error"``) a repeated (item, worker) pair.
+
+        Examples
+        --------
+        >>> ann = Annotations.from_arrays([1, 1, 2], ["a", "b", "a"], [0, 1, 1])
+        >>> ann.item_ids.tolist(), ann.worker_ids.tolist()
+        ([1, 2], ['a', 'b'])
+        """
+        if duplicates not in _DUPLICATES:
+            raise InvalidParameterError("duplicates", duplicates, "one of 'last', 'keep', 'error'")
+        it_raw = _as_id_array(items, "items")
+        wk_raw = _as_id_array(workers, "workers")
+        lb_raw = _as_id_array(labels, "labels")
+        _check_lengths(it_raw, wk_raw, lb_raw)
+        it, item_ids = encode_ids(it_raw)
+        wk, worker_ids = encode_ids(wk_raw)
+        lb, cls_arr = _encode_labels(lb_raw, classes)
+        keep = _dedupe(it, wk, item_ids, worker_ids, duplicates)
+        if keep is not None:
+            it, wk, lb = it[keep], wk[keep], lb[keep]
+        return cls(it, wk, lb, item_ids, worker_ids, cls_arr)
+
+    @classmethod
+    def from_records(
+        cls,
+        rows: Iterable[Sequence[Any]],
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: Duplicates = "last",
+    ) -> Annotations:
+        """Encode (item, worker, label) triples.
+
+        Parameters
+        ----------
+        rows : iterable of (item, worker, label)
+            Any hashable ids.
+        classes : sequence, optional
+            Class order (class index = position). Default: the sorted distinct labels.
+        duplicates : {"last", "keep", "error"}, default "last"
+            See :meth:`from_arrays`.
+
+        Returns
+        -------
+        Annotations
+
+        Examples
+        --------
+        >>> Annotations.from_records([(0, "w", "no"), (1, "w", "yes")]).classes.tolist()
+        ['no', 'yes']
+        """
+        items: list[Any] = []
+        workers: list[Any] = []
+        labels: list[Any] = []
+        for row_no, row in enumerate(rows):
+            try:
+                item, worker, label = row
+            except (TypeError, ValueError) as exc:
+                raise AnnotationError(
+                    f"row {row_no} must be an (item, worker, label) triple, got {row!r}"
+                ) from exc
+            items.append(item)
+            workers.append(worker)
+            labels.append(label)
+        return cls.from_arrays(
+            _object_array(items), _object_array(workers), _object_array(labels), classes,
+            duplicates=duplicates,
+        )
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: Duplicates = "last",
+    ) -> Annotations:
+        """Read a CSV file with header ``item,worker,label`` (``task,worker,label`` is accepted).
+
+        Labels that all look like integers are read as integers, so class order is numeric.
+
+        Parameters
+        ----------
+        path : path-like
+            The CSV file.
+        classes : sequence, optional
+            Class order; see :meth:`from_arrays`.
+        duplicates : {"last", "keep", "error"}, default "last"
+            See :meth:`from_arrays`.
+
+        Returns
+        -------
+        Annotations
+
+        Raises
+        ------
+        AnnotationError
+            If the header lacks the columns, or a row has a missing field (the message names the
+            file and line).
+        """
+        items: list[str] = []
+        workers: list[str] = []
+        labels: list[str] = []
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip().lower() for h in next(reader, [])]
+            try:
+                item_col = header.index("item") if "item" in header else header.index("task")
+                worker_col = header.index("worker")
+                label_col = header.index("label")
+            except ValueError as exc:
+                raise AnnotationError(
+                    f"{path}:1: header must name item (or task), worker and label columns, "
+                    f"got {header!r}"
+                ) from exc
+            width = max(item_col, worker_col, label_col)
+            for line_no, fields in enumerate(reader, start=2):
+                if not fields:
+                    continue
+                if len(fields) <= width:
+                    raise AnnotationError(f"{path}:{line_no}: expected {len(header)} fields")
+                item, worker, label = fields[item_col], fields[worker_col], fields[label_col]
+                for field, value in (("item", item), ("worker", worker), ("label", label)):
+                    if value == "":
+                        raise AnnotationError(f"{path}:{line_no}: {field}: empty value")
+                items.append(item)
+                workers.append(worker)
+                labels.append(label)
+        if not items:
+            raise AnnotationError(f"{path}: no answers")
+        parsed: list[Any] = labels
+        if classes is None or all(isinstance(c, int | np.integer) for c in classes):
+            try:
+                parsed = [int(v) for v in labels]
+            except ValueError:
+                parsed = labels
+        return cls.from_arrays(
+            np.asarray(items), np.asarray(workers), _object_array(parsed), classes,
+            duplicates=duplicates,
+        )
+
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: Any,
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: Duplicates = "last",
+    ) -> Annotations:
+        """Encode a pandas DataFrame with columns ``task`` (or ``item``), ``worker``, ``label``.
+
+        These are crowd-kit's column names. pandas is not a dependency; any object with those
+        columns works.
+
+        Returns
+        -------
+        Annotations
+        """
+        columns = list(getattr(df, "columns", []))
+        item_col = "task" if "task" in columns else "item"
+        missing = [c for c in (item_col, "worker", "label") if c not in columns]
+        if missing:
+            raise AnnotationError(f"DataFrame lacks columns {missing}; it has {columns}")
+        return cls.from_arrays(
+            df[item_col].to_numpy(), df["worker"].to_numpy(), df["label"].to_numpy(), classes,
+            duplicates=duplicates,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def to_records(self) -> list[tuple[Any, Any, Any]]:
+        """Decode back into (item, worker, label) triples, in answer order."""
+        return list(
+            zip(
+                self.item_ids[self.items].tolist(),
+                self.worker_ids[self.workers].tolist(),
+                self.classes[self.labels].tolist(),
+                strict=True,
+            )
+        )
+
+    def vote_counts(self, weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Return the (n_items, K) matrix of (weighted) votes per item and class.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n_workers,), optional
+            Weight of each worker's vote (default 1).
+
+        Examples
+        --------
+        >>> ann = Annotations.from_records([(0, "a", 1), (0, "b", 1), (1, "a", 0)])
+        >>> ann.vote_counts().tolist()
+        [[0.0, 2.0], [1.0, 0.0]]
+        """
+        k = self.n_classes
+        w = None if weights is None else np.asarray(weights, dtype=np.float64)[self.workers]
+        flat = self.items.astype(np.int64) * k + self.labels
+        counts = np.bincount(flat, weights=w, minlength=self.n_items * k)
+        return counts.reshape(self.n_items, k).astype(np.float64, copy=False)
+
+
+def _object_array(values: list[Any]) -> NDArray[Any]:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    # Homogeneous ints or strings get a native dtype: faster np.unique, same ids.
+    if values and all(type(v) is int for v in values):
+        return np.asarray(values)
+    if values and all(type(v) is str for v in values):
+        return np.asarray(values, dtype=str)
+    return arr
+
+
+def _check_lengths(*arrays: NDArray[Any]) -> None:
+    sizes = {a.size for a in arrays}
+    if len(sizes) != 1:
+        raise AnnotationError(
+            f"items, workers and labels must have the same length, got {[a.size for a in arrays]}"
+        )
+    if not sizes.pop():
+        raise AnnotationError("no answers: items, workers and labels are empty")
+
+
+def _dedupe(
+    items: NDArray[np.int32],
+    workers: NDArray[np.int32],
+    item_ids: NDArray[Any],
+    worker_ids: NDArray[Any],
+    policy: str,
+) -> NDArray[np.intp] | None:
+    """Return the rows to keep (None = all) under the duplicate-answer policy."""
+    if policy == "keep":
+        return None
+    key = items.astype(np.int64) * worker_ids.size + workers
+    # Last occurrence of every (item, worker) pair: unique over the reversed keys.
+    _, first_in_reversed = np.unique(key[::-1], return_index=True)
+    if first_in_reversed.size == key.size:
+        return None
+    if policy == "error":
+        seen = np.zeros(key.size, dtype=bool)
+        seen[key.size - 1 - first_in_reversed] = True
+        row = int(np.flatnonzero(~seen)[0])
+        raise AnnotationError(
+            f"worker {worker_ids[workers[row]]!r} answered item {item_ids[items[row]]!r} more "
+            f"than once (row {row}); pass duplicates='last' or 'keep'"
+        )
+    return np.sort(key.size - 1 - first_in_reversed)

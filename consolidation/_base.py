@@ -1,0 +1,123 @@
+"""The estimator contract shared by every consolidator (scikit-learn / crowd-kit style)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._annotations import Annotations
+from ._errors import AnnotationError, NotFittedError
+
+__all__ = ["BaseConsolidator", "as_annotations", "check_fitted"]
+
+
+def as_annotations(data: Any, classes: Any = None) -> Annotations:
+    """Accept :class:`Annotations`, (item, worker, label) rows, or a DataFrame.
+
+    Parameters
+    ----------
+    data : Annotations, iterable of triples, or DataFrame
+        The answers.
+    classes : sequence, optional
+        Class order, used when ``data`` still has to be encoded.
+
+    Returns
+    -------
+    Annotations
+    """
+    if isinstance(data, Annotations):
+        if classes is not None and list(classes) != data.classes.tolist():
+            raise AnnotationError(
+                f"classes={list(classes)!r} differ from the annotations' classes "
+                f"{data.classes.tolist()!r}"
+            )
+        return data
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+        return Annotations.from_dataframe(data, classes)
+    if isinstance(data, str | bytes):
+        raise AnnotationError("expected annotations, rows or a DataFrame, got a string")
+    return Annotations.from_records(data, classes)
+
+
+def check_fitted(estimator: Any, attribute: str = "posteriors_") -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has been fitted."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet; call fit(annotations) first"
+        )
+
+
+class BaseConsolidator:
+    """Common behaviour of single-label consolidators.
+
+    Subclasses implement ``fit`` and set ``item_ids_``, ``classes_``, ``posteriors_`` (n_items x K,
+    rows sum to 1), ``labels_`` and ``confidence_``. Constructor arguments are keyword-only and only
+    stored; :meth:`get_params` reads them back from the signature.
+    """
+
+    item_ids_: NDArray[Any]
+    classes_: NDArray[Any]
+    posteriors_: NDArray[np.float64]
+    labels_: NDArray[Any]
+    label_codes_: NDArray[np.intp]
+    confidence_: NDArray[np.float64]
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor arguments as a dict."""
+        sig = inspect.signature(type(self).__init__)
+        return {name: getattr(self, name) for name in sig.parameters if name != "self"}
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        changed = []
+        for name, param in sig.parameters.items():
+            if name == "self":
+                continue
+            value = getattr(self, name)
+            if param.default is inspect.Parameter.empty or _differs(value, param.default):
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def fit(self, annotations: Any) -> BaseConsolidator:  # pragma: no cover - abstract
+        """Fit on annotations and return ``self``."""
+        raise NotImplementedError
+
+    def fit_predict(self, annotations: Any, **fit_params: Any) -> NDArray[Any]:
+        """Fit and return ``labels_`` (class values aligned with ``item_ids_``)."""
+        return self.fit(annotations, **fit_params).labels_
+
+    def fit_predict_proba(self, annotations: Any, **fit_params: Any) -> NDArray[np.float64]:
+        """Fit and return ``posteriors_`` (n_items x K, rows sum to 1)."""
+        return self.fit(annotations, **fit_params).posteriors_
+
+    def results(self) -> Iterator[tuple[Any, Any, float]]:
+        """Yield ``(item_id, label, confidence)`` per item, in ``item_ids_`` order."""
+        check_fitted(self)
+        yield from zip(
+            self.item_ids_.tolist(), self.labels_.tolist(), self.confidence_.tolist(), strict=True
+        )
+
+    def _set_outputs(
+        self,
+        ann: Annotations,
+        posteriors: NDArray[np.float64],
+        codes: NDArray[np.intp],
+        confidence: NDArray[np.float64],
+    ) -> None:
+        self.item_ids_ = ann.item_ids
+        self.classes_ = ann.classes
+        self.posteriors_ = posteriors
+        self.label_codes_ = codes
+        self.labels_ = ann.classes[codes]
+        self.confidence_ = confidence
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:
+        return a is not b

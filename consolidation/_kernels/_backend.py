@@ -1,0 +1,126 @@
+"""Backend choice and the one jit policy of the package.
+
+Every hot loop is written twice: once as a plain-Python loop that numba compiles (``loop``) and once
+as a vectorised numpy function with the same signature (``twin``). :class:`Kernel` pairs the two.
+numba is imported on first use only, so importing :mod:`consolidation` stays cheap (a Lambda cold
+start pays for numba only when a kernel runs). A missing or failing numba falls back to the numpy
+twin with a single warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+from .._errors import InvalidParameterError
+
+__all__ = ["BACKENDS", "JIT_OPTIONS", "Kernel", "numba_available", "resolve_backend"]
+
+Backend = Literal["numba", "numpy"]
+BACKENDS = ("auto", "numba", "numpy")
+
+#: The single jit policy: compiled once per machine and cached on disk (``NUMBA_CACHE_DIR`` moves
+#: the cache, e.g. to ``/tmp`` in a Lambda), GIL released, no fastmath so results stay bit-stable.
+JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+
+_numba_ok: bool | None = None
+_warned = False
+
+
+def _warn_fallback(reason: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            f"numba is unavailable ({reason}); using the pure-numpy backend, which gives the same "
+            "results more slowly",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def numba_available() -> bool:
+    """Return whether numba can be imported (imports it on the first call only)."""
+    global _numba_ok
+    if _numba_ok is None:
+        try:
+            import numba  # noqa: F401
+        except Exception as exc:  # pragma: no cover - depends on the environment
+            _numba_ok = False
+            _warn_fallback(f"{type(exc).__name__}: {exc}")
+        else:
+            _numba_ok = True
+    return _numba_ok
+
+
+def resolve_backend(backend: str) -> Backend:
+    """Turn ``"auto"|"numba"|"numpy"`` into the backend that will run.
+
+    Parameters
+    ----------
+    backend : {"auto", "numba", "numpy"}
+        ``"auto"`` and ``"numba"`` use numba when it imports and fall back to numpy otherwise
+        (with one warning); ``"numpy"`` never imports numba.
+
+    Returns
+    -------
+    {"numba", "numpy"}
+        The backend that will run.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``backend`` is not one of the three names.
+
+    Examples
+    --------
+    >>> resolve_backend("numpy")
+    'numpy'
+    """
+    if backend not in BACKENDS:
+        raise InvalidParameterError("backend", backend, "one of 'auto', 'numba', 'numpy'")
+    if backend == "numpy":
+        return "numpy"
+    return "numba" if numba_available() else "numpy"
+
+
+class Kernel:
+    """A numba-compiled loop and its numpy twin, compiled lazily on first use.
+
+    Parameters
+    ----------
+    loop : callable
+        Plain-Python loop written for ``numba.njit``. It must not validate its inputs and must write
+        its results into preallocated output arrays.
+    twin : callable
+        Vectorised numpy function with the same signature and the same results (to 1e-9).
+    """
+
+    def __init__(self, loop: Callable[..., Any], twin: Callable[..., Any]) -> None:
+        self.loop = loop
+        self.twin = twin
+        self.__name__ = loop.__name__
+        self._compiled: Callable[..., Any] | None = None
+
+    def compiled(self) -> Callable[..., Any] | None:
+        """Return the numba-compiled loop, or None when numba cannot be used."""
+        if self._compiled is None:
+            if not numba_available():
+                return None
+            import numba
+
+            self._compiled = numba.njit(**JIT_OPTIONS)(self.loop)
+        return self._compiled
+
+    def get(self, backend: Backend) -> Callable[..., Any]:
+        """Return the implementation for a resolved backend (``"numba"`` or ``"numpy"``)."""
+        if backend == "numba":
+            fn = self.compiled()
+            if fn is not None:
+                return fn
+        return self.twin
+
+    def __call__(self, backend: Backend, *args: Any) -> Any:
+        """Run the kernel on ``backend`` with ``args``."""
+        return self.get(backend)(*args)
