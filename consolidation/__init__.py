@@ -7,13 +7,20 @@ imported lazily, on the first kernel call.
 
 from ._annotations import Annotations
 from ._errors import AnnotationError, InvalidParameterError, NotFittedError
+from .dawid_skene import DawidSkene, ModifiedDawidSkene
+from .majority_vote import MajorityVote
+from .worker_state import WorkerState
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnnotationError",
     "Annotations",
+    "DawidSkene",
     "InvalidParameterError",
+    "MajorityVote",
+    "ModifiedDawidSkene",
     "NotFittedError",
+    "WorkerState",
     "__version__",
 ]

@@ -1,8 +1,8 @@
 """Classification annotations: arbitrary ids encoded once into dense integer codes.
 
-The algorithms work on three aligned integer arrays (item, worker and label codes). This module turns
-(item, worker, label) triples of any hashable ids into those arrays, remembers the ids so results can
-be decoded, and rejects malformed input with an error that names the offending row.
+The algorithms work on three aligned integer arrays (item, worker and label codes). This module
+turns (item, worker, label) triples of any hashable ids into those arrays, remembers the ids so
+results can be decoded, and rejects malformed input with an error that names the offending row.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ def _encode_labels(
         raise InvalidParameterError("classes", list(classes), "distinct labels")
     if cls.size < 2:
         raise AnnotationError(
-            f"need at least 2 classes, got {cls.tolist()!r}; pass classes=[...] to name the classes "
-            "that were never answered"
+            f"need at least 2 classes, got {cls.tolist()!r}; pass classes=[...] to name the "
+            "classes that were never answered"
         )
     index = {c: k for k, c in enumerate(cls.tolist())}
     try:
@@ -148,7 +148,8 @@ class Annotations:
 
     Examples
     --------
-    >>> ann = Annotations.from_records([("i1", "w1", "cat"), ("i1", "w2", "dog"), ("i2", "w1", "dog")])
+    >>> rows = [("i1", "w1", "cat"), ("i1", "w2", "dog"), ("i2", "w1", "dog")]
+    >>> ann = Annotations.from_records(rows)
     >>> ann.n_items, ann.n_workers, ann.n_classes, ann.n_answers
     (2, 2, 2, 3)
     >>> ann.classes.tolist(), ann.labels.tolist()
@@ -350,7 +351,10 @@ class Annotations:
             workers.append(worker)
             labels.append(label)
         return cls.from_arrays(
-            _object_array(items), _object_array(workers), _object_array(labels), classes,
+            _object_array(items),
+            _object_array(workers),
+            _object_array(labels),
+            classes,
             duplicates=duplicates,
         )
 
@@ -422,7 +426,10 @@ class Annotations:
             except ValueError:
                 parsed = labels
         return cls.from_arrays(
-            np.asarray(items), np.asarray(workers), _object_array(parsed), classes,
+            np.asarray(items),
+            np.asarray(workers),
+            _object_array(parsed),
+            classes,
             duplicates=duplicates,
         )
 
@@ -449,7 +456,10 @@ class Annotations:
         if missing:
             raise AnnotationError(f"DataFrame lacks columns {missing}; it has {columns}")
         return cls.from_arrays(
-            df[item_col].to_numpy(), df["worker"].to_numpy(), df["label"].to_numpy(), classes,
+            df[item_col].to_numpy(),
+            df["worker"].to_numpy(),
+            df["label"].to_numpy(),
+            classes,
             duplicates=duplicates,
         )
 

@@ -22,7 +22,12 @@ BACKENDS = ("auto", "numba", "numpy")
 
 #: The single jit policy: compiled once per machine and cached on disk (``NUMBA_CACHE_DIR`` moves
 #: the cache, e.g. to ``/tmp`` in a Lambda), GIL released, no fastmath so results stay bit-stable.
-JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+JIT_OPTIONS: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "fastmath": False,
+    "error_model": "numpy",
+}
 
 _numba_ok: bool | None = None
 _warned = False

@@ -1,0 +1,217 @@
+"""Per-worker soft counts that carry what EM learned about workers from one batch to the next.
+
+Ground Truth consolidates a labeling job batch by batch (a probe batch of 10 objects, then larger
+ones). Persisting the raw soft confusion counts -- not the normalised matrices -- lets a later batch
+add its own counts to them, so a worker's estimate keeps improving across batches (reference
+section 1.7). Unseen workers start from the prior.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._errors import AnnotationError
+
+__all__ = ["WorkerState"]
+
+_FORMAT = "gt-consolidation/worker-state"
+_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars into Python ones so ids survive a JSON round trip with their type."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(eq=False)
+class WorkerState:
+    """Soft confusion counts per worker, answer counts, class counts and population accuracy.
+
+    Parameters
+    ----------
+    classes : sequence
+        Class values; counts are indexed in this order.
+    worker_ids : sequence
+        One id per worker (str or int survive :meth:`save` / :meth:`load` with their type).
+    counts : ndarray of shape (n_workers, K, K)
+        ``counts[w, t, l]`` = expected number of times worker ``w`` answered ``l`` on items of true
+        class ``t`` (rows = true class, as in ``confusions_``).
+    n_answers : ndarray of shape (n_workers,)
+        Number of answers behind each worker's counts.
+    class_counts : ndarray of shape (K,)
+        Sum of item posteriors per class (the evidence behind the class prior).
+    population_accuracy : float
+        Mean estimated worker accuracy, the starting point for unseen workers in MDS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = WorkerState(["no", "yes"], ["w1"], np.array([[[3.0, 1.0], [0.0, 2.0]]]),
+    ...                 np.array([6]), np.array([4.0, 2.0]), 0.83)
+    >>> b = WorkerState(["no", "yes"], ["w2"], np.array([[[1.0, 0.0], [0.0, 1.0]]]),
+    ...                 np.array([2]), np.array([1.0, 1.0]), 1.0)
+    >>> merged = a.merge(b)
+    >>> merged.worker_ids, merged.n_answers.tolist()
+    (['w1', 'w2'], [6, 2])
+    """
+
+    classes: list[Any]
+    worker_ids: list[Any]
+    counts: NDArray[np.float64]
+    n_answers: NDArray[np.int64]
+    class_counts: NDArray[np.float64]
+    population_accuracy: float
+    _index: dict[Any, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.classes = [_jsonable(c) for c in self.classes]
+        self.worker_ids = [_jsonable(w) for w in self.worker_ids]
+        self.counts = np.asarray(self.counts, dtype=np.float64)
+        self.n_answers = np.asarray(self.n_answers, dtype=np.int64)
+        self.class_counts = np.asarray(self.class_counts, dtype=np.float64)
+        self.population_accuracy = float(self.population_accuracy)
+        k, w = len(self.classes), len(self.worker_ids)
+        if self.counts.shape != (w, k, k) or self.n_answers.shape != (w,):
+            raise AnnotationError(
+                f"worker state shapes disagree: counts {self.counts.shape}, n_answers "
+                f"{self.n_answers.shape}, {w} workers, {k} classes"
+            )
+        if self.class_counts.shape != (k,):
+            raise AnnotationError(f"class_counts must have shape ({k},)")
+        if not (np.all(np.isfinite(self.counts)) and np.all(self.counts >= 0)):
+            raise AnnotationError("worker state counts must be finite and non-negative")
+        if not 0.0 <= self.population_accuracy <= 1.0:
+            raise AnnotationError("population_accuracy must be in [0, 1]")
+        self._index = {wid: i for i, wid in enumerate(self.worker_ids)}
+        if len(self._index) != w:
+            raise AnnotationError("worker ids in a worker state must be distinct")
+
+    @property
+    def n_workers(self) -> int:
+        """Number of workers held."""
+        return len(self.worker_ids)
+
+    @classmethod
+    def empty(cls, classes: Sequence[Any], population_accuracy: float = 0.7) -> WorkerState:
+        """Return a state with no workers.
+
+        Examples
+        --------
+        >>> WorkerState.empty(["a", "b"]).n_workers
+        0
+        """
+        k = len(classes)
+        return cls(
+            list(classes),
+            [],
+            np.zeros((0, k, k)),
+            np.zeros(0, np.int64),
+            np.zeros(k),
+            population_accuracy,
+        )
+
+    def lookup(self, worker_ids: Sequence[Any]) -> NDArray[np.intp]:
+        """Return each worker's row in this state, or -1 for workers it has not seen."""
+        return np.array([self._index.get(_jsonable(w), -1) for w in worker_ids], dtype=np.intp)
+
+    def check_classes(self, classes: Sequence[Any]) -> None:
+        """Raise :class:`AnnotationError` unless ``classes`` equals this state's classes."""
+        given = [_jsonable(c) for c in classes]
+        if given != self.classes:
+            raise AnnotationError(
+                f"worker state was learned for classes {self.classes!r}, not {given!r}"
+            )
+
+    def merge(self, other: WorkerState) -> WorkerState:
+        """Add another state's counts to this one's (workers are matched by id).
+
+        The population accuracy becomes the answer-weighted mean of the two.
+        """
+        self.check_classes(other.classes)
+        rows = self.lookup(other.worker_ids)
+        new = rows < 0
+        ids = self.worker_ids + [
+            w for w, is_new in zip(other.worker_ids, new, strict=True) if is_new
+        ]
+        counts = np.concatenate([self.counts, other.counts[new]])
+        n = np.concatenate([self.n_answers, other.n_answers[new]])
+        old = np.flatnonzero(~new)
+        counts[rows[old]] += other.counts[old]
+        n[rows[old]] += other.n_answers[old]
+        total_a, total_b = float(self.n_answers.sum()), float(other.n_answers.sum())
+        if total_a + total_b > 0:
+            acc = (self.population_accuracy * total_a + other.population_accuracy * total_b) / (
+                total_a + total_b
+            )
+        else:
+            acc = other.population_accuracy
+        return WorkerState(
+            self.classes, ids, counts, n, self.class_counts + other.class_counts, acc
+        )
+
+    def accuracies(self) -> NDArray[np.float64]:
+        """Soft accuracy per worker: the share of its answers that match the estimated truth."""
+        diag = np.trace(self.counts, axis1=1, axis2=2)
+        acc: NDArray[np.float64] = diag / np.maximum(self.counts.sum(axis=(1, 2)), 1e-300)
+        return acc
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (see :meth:`save`)."""
+        return {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "classes": self.classes,
+            "population_accuracy": self.population_accuracy,
+            "class_counts": self.class_counts.tolist(),
+            "workers": [
+                {"id": wid, "n_answers": int(n), "counts": c.tolist()}
+                for wid, n, c in zip(self.worker_ids, self.n_answers, self.counts, strict=True)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerState:
+        """Build a state from :meth:`to_dict` output."""
+        if data.get("format") != _FORMAT:
+            raise AnnotationError(f"not a worker state (format {data.get('format')!r})")
+        if data.get("version") != _VERSION:
+            raise AnnotationError(f"unsupported worker state version {data.get('version')!r}")
+        classes = data["classes"]
+        k = len(classes)
+        workers = data["workers"]
+        counts = np.array([w["counts"] for w in workers], dtype=np.float64).reshape(-1, k, k)
+        return cls(
+            classes,
+            [w["id"] for w in workers],
+            counts,
+            np.array([w["n_answers"] for w in workers], dtype=np.int64),
+            np.array(data["class_counts"], dtype=np.float64),
+            data["population_accuracy"],
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state as JSON (written to a temporary file, then renamed into place)."""
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, ensure_ascii=False, allow_nan=False)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> WorkerState:
+        """Read a state written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            try:
+                data = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise AnnotationError(f"{path}: not valid JSON: {exc}") from exc
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnnotationError(f"{path}: malformed worker state: {exc}") from exc
