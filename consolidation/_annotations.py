@@ -26,6 +26,11 @@ _DUPLICATES = ("last", "keep", "error")
 CODE_DTYPE = np.int32
 
 
+def _show(value: Any) -> str:
+    """repr of an id for messages, without numpy's scalar wrappers (``np.str_('w')``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
@@ -49,7 +54,7 @@ def _as_id_array(values: ArrayLike, what: str) -> NDArray[Any]:
     elif arr.dtype.kind == "O":
         for row, value in enumerate(arr):
             if _is_missing(value):
-                raise AnnotationError(f"missing {what[:-1]} id ({value!r}) in row {row}")
+                raise AnnotationError(f"missing {what[:-1]} id ({_show(value)}) in row {row}")
     return arr
 
 
@@ -125,7 +130,7 @@ def _encode_labels(
     if bad.size:
         row = int(bad[0])
         raise AnnotationError(
-            f"label {labels[row]!r} in row {row} is not one of the classes {cls.tolist()!r}"
+            f"label {_show(labels[row])} in row {row} is not one of the classes {cls.tolist()!r}"
         )
     return codes, cls
 
@@ -537,7 +542,7 @@ def _dedupe(
         seen[key.size - 1 - first_in_reversed] = True
         row = int(np.flatnonzero(~seen)[0])
         raise AnnotationError(
-            f"worker {worker_ids[workers[row]]!r} answered item {item_ids[items[row]]!r} more "
+            f"worker {_show(worker_ids[workers[row]])} answered item {_show(item_ids[items[row]])} more "
             f"than once (row {row}); pass duplicates='last' or 'keep'"
         )
     return np.sort(key.size - 1 - first_in_reversed)

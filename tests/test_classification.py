@@ -1,0 +1,348 @@
+"""Unit tests of the classification core: worked examples, contracts, errors, warm start."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from consolidation import (
+    AnnotationError,
+    Annotations,
+    DawidSkene,
+    InvalidParameterError,
+    MajorityVote,
+    ModifiedDawidSkene,
+    NotFittedError,
+    WorkerState,
+)
+from consolidation._kernels import resolve_backend
+from consolidation.dawid_skene import one_coin
+
+# Reference section 1.9: classes [cat, dog, fox], three workers, four items.
+WORKED = [
+    ("i1", "w1", "cat"), ("i1", "w2", "cat"), ("i1", "w3", "dog"),
+    ("i2", "w1", "dog"), ("i2", "w2", "dog"), ("i2", "w3", "dog"),
+    ("i3", "w1", "fox"), ("i3", "w2", "cat"), ("i3", "w3", "fox"),
+    ("i4", "w1", "cat"), ("i4", "w3", "cat"),
+]  # fmt: skip
+CLASSES = ["cat", "dog", "fox"]
+# Posteriors after each E-step, from the table of reference section 1.9.
+WORKED_POSTERIORS = {
+    1: [[0.7935, 0.1700, 0.0364], [0.0096, 0.9807, 0.0096],
+        [0.1700, 0.0364, 0.7935], [0.9159, 0.0421, 0.0421]],
+    2: [[0.9246, 0.0631, 0.0123], [0.0076, 0.9898, 0.0026],
+        [0.0939, 0.0121, 0.8941], [0.9743, 0.0155, 0.0102]],
+    3: [[0.9702, 0.0239, 0.0059], [0.0046, 0.9941, 0.0013],
+        [0.0488, 0.0046, 0.9466], [0.9888, 0.0063, 0.0049]],
+}  # fmt: skip
+WORKED_PRIORS = {1: [1 / 3, 1 / 3, 1 / 3], 2: [0.4723, 0.3073, 0.2204], 3: [0.5001, 0.2701, 0.2298]}
+BACKENDS = ["numpy", "numba"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_mds_reproduces_worked_example_table(backend: str, epochs: int) -> None:
+    mds = ModifiedDawidSkene(fixed_iter=epochs, backend=backend).fit(
+        Annotations.from_records(WORKED, classes=CLASSES)
+    )
+    np.testing.assert_allclose(mds.posteriors_, WORKED_POSTERIORS[epochs], atol=1e-4)
+    np.testing.assert_allclose(mds.priors_, WORKED_PRIORS[epochs], atol=1e-4)
+    assert mds.n_iter_ == epochs
+    assert not mds.converged_
+
+
+def test_mds_worked_example_outputs_and_first_m_step() -> None:
+    mds = ModifiedDawidSkene(fixed_iter=3, backend="numpy").fit(WORKED)
+    assert mds.labels_.tolist() == ["cat", "dog", "fox", "cat"]
+    assert mds.confidence_.round(2).tolist() == [0.97, 0.99, 0.95, 0.99]
+    # Population accuracy used by the M-steps: 0.7, then 0.7447, then 0.7818 (reference 1.9).
+    one = ModifiedDawidSkene(fixed_iter=1, backend="numpy").fit(WORKED)
+    assert one.accuracies_.round(4).tolist() == [0.8709, 0.6481, 0.7150]
+    np.testing.assert_allclose(one.confusions_[0, 0], [0.8357, 0.0720, 0.0923], atol=1e-4)
+    two = ModifiedDawidSkene(fixed_iter=2, backend="numpy").fit(WORKED)
+    assert two.accuracies_.mean() == pytest.approx(0.7818, abs=1e-4)
+
+
+def test_mds_converges_with_correct_stopping_rule() -> None:
+    mds = ModifiedDawidSkene(backend="numpy").fit(WORKED)
+    assert mds.converged_
+    ll = mds.log_likelihoods_
+    assert mds.n_iter_ == ll.size < 20
+    assert abs(ll[-1] - ll[-2]) <= 1e-8 * abs(ll[-2])
+    assert np.all(np.diff(ll) > -1e-9)  # EM never decreases the likelihood here
+    np.testing.assert_allclose(mds.confusions_.sum(axis=2), 1.0)
+
+
+def test_mds_max_confidence_caps_only_confidence() -> None:
+    capped = ModifiedDawidSkene(max_confidence=0.95, backend="numpy").fit(WORKED)
+    free = ModifiedDawidSkene(backend="numpy").fit(WORKED)
+    assert capped.confidence_.max() == 0.95
+    np.testing.assert_array_equal(capped.posteriors_, free.posteriors_)
+    np.testing.assert_array_equal(capped.labels_, free.labels_)
+
+
+def test_majority_vote_worked_example_confidences() -> None:
+    mv = MajorityVote(seed=0).fit(WORKED)
+    assert mv.labels_.tolist() == ["cat", "dog", "fox", "cat"]
+    assert mv.confidence_.round(2).tolist() == [0.67, 1.0, 0.67, 1.0]
+    assert not mv.ties_.any()
+    np.testing.assert_allclose(mv.posteriors_.sum(axis=1), 1.0)
+
+
+def test_majority_vote_ties_policies() -> None:
+    rows = [(0, "a", "x"), (0, "b", "y"), (1, "a", "y"), (1, "b", "y"), (1, "c", "x")]
+    first = MajorityVote(tie_break="first").fit(rows)
+    assert first.labels_.tolist() == ["x", "y"]
+    assert first.ties_.tolist() == [True, False]
+    assert first.n_tied_.tolist() == [2, 1]
+    every = list(MajorityVote(tie_break="all").fit(rows).results())
+    assert every[0] == (0, ("x", "y"), 0.5)
+    assert every[1][1] == "y"
+    # Random tie-breaking: deterministic under a seed, and both tied classes occur across seeds.
+    picks = {MajorityVote(seed=s).fit(rows).labels_[0] for s in range(40)}
+    assert picks == {"x", "y"}
+    a = MajorityVote(seed=3).fit(rows).labels_
+    b = MajorityVote(seed=3).fit(rows).labels_
+    np.testing.assert_array_equal(a, b)
+
+
+def test_majority_vote_random_ties_are_uniform() -> None:
+    # 3000 items with a three-way tie: each class should win about a third of them.
+    rows = [(i, w, w) for i in range(3000) for w in ("a", "b", "c")]
+    labels = MajorityVote(seed=1).fit(rows).labels_
+    shares = np.array([np.mean(labels == c) for c in "abc"])
+    assert np.all(np.abs(shares - 1 / 3) < 0.04)
+
+
+def test_weighted_majority_vote() -> None:
+    rows = [(0, "expert", "x"), (0, "n1", "y"), (0, "n2", "y")]
+    mv = MajorityVote(weights={"expert": 3.0}).fit(rows)
+    assert mv.labels_.tolist() == ["x"]
+    assert mv.confidence_[0] == pytest.approx(0.6)
+    arr = MajorityVote(weights=np.array([0.5, 1.0, 1.0])).fit(rows)
+    assert arr.labels_.tolist() == ["y"]
+    with pytest.raises(InvalidParameterError, match="weights"):
+        MajorityVote(weights={"n1": -1.0}).fit(rows)
+    with pytest.raises(InvalidParameterError, match="weights"):
+        MajorityVote(weights=np.ones(2)).fit(rows)
+
+
+def test_results_and_fit_predict_contract() -> None:
+    ds = DawidSkene(backend="numpy")
+    with pytest.raises(NotFittedError):
+        list(ds.results())
+    labels = ds.fit_predict(WORKED)
+    assert labels.tolist() == ds.labels_.tolist()
+    proba = DawidSkene(backend="numpy").fit_predict_proba(WORKED)
+    assert proba.shape == (4, 3)
+    res = list(ds.results())
+    assert [r[0] for r in res] == ["i1", "i2", "i3", "i4"]
+    assert all(0 <= r[2] <= 1 for r in res)
+    assert ds.fit(WORKED) is ds
+    assert "max_iter=5" in repr(DawidSkene(max_iter=5))
+    assert DawidSkene().get_params()["smoothing"] == 0.01
+
+
+def test_constructor_only_stores_and_params_are_checked_at_fit() -> None:
+    est = DawidSkene(max_iter=-1, tol="x", smoothing=-2)  # type: ignore[arg-type]
+    assert est.max_iter == -1
+    with pytest.raises(InvalidParameterError, match="max_iter"):
+        est.fit(WORKED)
+    for bad in (
+        ModifiedDawidSkene(initial_accuracy=1.5),
+        ModifiedDawidSkene(max_confidence=0.0),
+        ModifiedDawidSkene(fixed_iter=0),
+        ModifiedDawidSkene(tol=float("nan")),
+        DawidSkene(smoothing=-1.0),
+        DawidSkene(init="uniform"),
+        DawidSkene(init=np.ones((2, 2))),
+        DawidSkene(backend="gpu"),
+        MajorityVote(tie_break="coin"),
+    ):
+        with pytest.raises(InvalidParameterError) as err:
+            bad.fit(WORKED)
+        assert "expected" in str(err.value)
+
+
+def test_dawid_skene_recovers_worker_quality() -> None:
+    rng = np.random.default_rng(0)
+    n_items, k = 400, 3
+    truth = rng.integers(0, k, n_items)
+    rows = []
+    for i in range(n_items):
+        for w, acc in (("good1", 0.95), ("good2", 0.9), ("good3", 0.9), ("bad", 0.2)):
+            lab = truth[i] if rng.random() < acc else (truth[i] + rng.integers(1, k)) % k
+            rows.append((i, w, int(lab)))
+    ds = DawidSkene(backend="numpy").fit(rows)
+    assert np.mean(ds.labels_ == truth) > 0.97
+    acc = dict(zip(ds.worker_ids_.tolist(), ds.worker_accuracy().tolist(), strict=True))
+    assert acc["good1"] > 0.9
+    assert acc["bad"] < 0.3
+    assert ds.converged_
+
+
+def test_dawid_skene_explicit_init() -> None:
+    ann = Annotations.from_records(WORKED)
+    init = np.full((ann.n_items, ann.n_classes), 1.0)
+    init[:, 1] = 5.0
+    ds = DawidSkene(init=init, max_iter=1, backend="numpy").fit(ann)
+    assert ds.n_iter_ == 1
+    np.testing.assert_allclose(ds.posteriors_.sum(axis=1), 1.0)
+
+
+def test_resolve_backend() -> None:
+    assert resolve_backend("numpy") == "numpy"
+    assert resolve_backend("auto") in ("numba", "numpy")
+    with pytest.raises(InvalidParameterError, match="backend"):
+        resolve_backend("cuda")
+
+
+def test_one_coin() -> None:
+    m = one_coin(np.array([0.7, 1.0]), 4)
+    assert m.shape == (2, 4, 4)
+    np.testing.assert_allclose(m.sum(axis=2), 1.0)
+    assert m[0, 0, 1] == pytest.approx(0.1)
+    assert m[1, 2, 2] == 1.0
+
+
+# ---------------------------------------------------------------------------- annotations
+def test_annotations_encoding_and_classes() -> None:
+    ann = Annotations.from_records(WORKED, classes=["fox", "dog", "cat"])
+    assert ann.classes.tolist() == ["fox", "dog", "cat"]
+    assert ann.labels[:3].tolist() == [2, 2, 1]
+    assert ann.item_ids.tolist() == ["i1", "i2", "i3", "i4"]
+    assert ann.to_records() == WORKED
+    # A class nobody answered stays in the model.
+    ann2 = Annotations.from_records([(0, "w", "a"), (1, "w", "a")], classes=["a", "b"])
+    ds = DawidSkene(backend="numpy").fit(ann2)
+    assert ds.posteriors_.shape == (2, 2)
+
+
+def test_annotations_duplicates_policy() -> None:
+    rows = [(0, "w", "a"), (0, "v", "b"), (0, "w", "b")]
+    assert Annotations.from_records(rows).n_answers == 2
+    assert Annotations.from_records(rows).to_records() == [(0, "v", "b"), (0, "w", "b")]
+    assert Annotations.from_records(rows, duplicates="keep").n_answers == 3
+    with pytest.raises(AnnotationError, match=r"worker 'w' answered item 0 more than once"):
+        Annotations.from_records(rows, duplicates="error")
+    with pytest.raises(InvalidParameterError, match="duplicates"):
+        Annotations.from_records(rows, duplicates="first")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: Annotations.from_records([]), "no answers"),
+        (lambda: Annotations.from_arrays([1, 2], ["a"], [0, 1]), "same length"),
+        (lambda: Annotations.from_records([(1, "a", "x"), (2, "b", "x")]), "at least 2 classes"),
+        (lambda: Annotations.from_records([(1, "a", "z")], classes=["x", "y"]), "'z' in row 0"),
+        (lambda: Annotations.from_records([(1, None, "x"), (2, "b", "y")]), "missing worker"),
+        (lambda: Annotations.from_arrays([1.0, np.nan], ["a", "b"], [0, 1]), "missing item"),
+        (lambda: Annotations.from_records([(1, "a")]), "row 0 must be"),
+        (lambda: Annotations.from_codes([0, 2], [0, 0], [0, 1]), "dense"),
+        (lambda: Annotations.from_codes([0, 1], [0, 0], [0, 5], n_classes=2), "out of range"),
+        (lambda: DawidSkene().fit("i1,w1,cat"), "string"),
+    ],
+)
+def test_bad_input_raises_clear_errors(call: object, message: str) -> None:
+    with pytest.raises(AnnotationError, match=message):
+        call()  # type: ignore[operator]
+
+
+def test_duplicate_classes_rejected() -> None:
+    with pytest.raises(InvalidParameterError, match="distinct"):
+        Annotations.from_records([(1, "a", "x")], classes=["x", "x"])
+
+
+def test_from_csv(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "answers.csv"
+    path.write_text("task,worker,label\nq1,w1,2\nq1,w2,10\nq2,w1,2\n")
+    ann = Annotations.from_csv(path)
+    assert ann.classes.tolist() == [2, 10]  # numeric order, not string order
+    bad = Path(str(tmp_path)) / "bad.csv"
+    bad.write_text("item,worker,label\nq1,,2\n")
+    with pytest.raises(AnnotationError, match=r"bad.csv:2: worker: empty"):
+        Annotations.from_csv(bad)
+    header = Path(str(tmp_path)) / "header.csv"
+    header.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(AnnotationError, match="header"):
+        Annotations.from_csv(header)
+
+
+def test_from_dataframe() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(WORKED, columns=["task", "worker", "label"])
+    ann = Annotations.from_dataframe(df)
+    assert ann.n_answers == 11
+    assert MajorityVote(tie_break="first").fit(df).labels_.tolist() == ["cat", "dog", "fox", "cat"]
+    with pytest.raises(AnnotationError, match="lacks columns"):
+        Annotations.from_dataframe(pd.DataFrame({"x": [1]}))
+
+
+# ---------------------------------------------------------------------------- warm start
+@pytest.mark.parametrize("estimator", [DawidSkene, ModifiedDawidSkene])
+def test_warm_start_uses_and_extends_state(estimator: type, tmp_path: object) -> None:
+    from pathlib import Path
+
+    batch1 = [r for r in WORKED if r[0] in ("i1", "i2")]
+    batch2 = [r for r in WORKED if r[0] in ("i3", "i4")] + [("i5", "w9", "dog")]
+    # Batch 1 never saw "fox": fixing the classes keeps the state compatible across batches.
+    first = estimator(backend="numpy").fit(Annotations.from_records(batch1, classes=CLASSES))
+    state = first.worker_state_
+    assert sorted(state.worker_ids) == ["w1", "w2", "w3"]
+    assert state.n_answers.sum() == len(batch1)
+    path = Path(str(tmp_path)) / "state.json"
+    state.save(path)
+    loaded = WorkerState.load(path)
+    np.testing.assert_allclose(loaded.counts, state.counts)
+    assert loaded.worker_ids == state.worker_ids
+    ann2 = Annotations.from_records(batch2, classes=CLASSES)
+    warm = estimator(backend="numpy").fit(ann2, warm_start=loaded)
+    cold = estimator(backend="numpy").fit(ann2)
+    # The second batch learned from the first: its estimates differ from a cold start.
+    assert not np.allclose(warm.posteriors_, cold.posteriors_)
+    merged = warm.worker_state_
+    assert sorted(merged.worker_ids) == ["w1", "w2", "w3", "w9"]
+    assert merged.n_answers.sum() == len(batch1) + len(batch2)
+    np.testing.assert_allclose(merged.counts.sum(), len(batch1) + len(batch2))
+
+
+def test_warm_start_checks_classes_and_type(tmp_path: object) -> None:
+    from pathlib import Path
+
+    state = ModifiedDawidSkene(backend="numpy").fit(WORKED).worker_state_
+    other = [(0, "w1", "yes"), (0, "w2", "no")]
+    with pytest.raises(AnnotationError, match="classes"):
+        ModifiedDawidSkene().fit(other, warm_start=state)
+    with pytest.raises(InvalidParameterError, match="warm_start"):
+        ModifiedDawidSkene().fit(WORKED, warm_start={"w1": 1})  # type: ignore[arg-type]
+    bad = Path(str(tmp_path)) / "bad.json"
+    bad.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(AnnotationError, match="not a worker state"):
+        WorkerState.load(bad)
+    bad.write_text("{")
+    with pytest.raises(AnnotationError, match="not valid JSON"):
+        WorkerState.load(bad)
+
+
+def test_worker_state_merge_and_int_ids_roundtrip(tmp_path: object) -> None:
+    from pathlib import Path
+
+    rows = [(i, w, (i + w) % 2) for i in range(6) for w in (7, 8)]
+    state = DawidSkene(backend="numpy").fit(rows).worker_state_
+    assert state.worker_ids == [7, 8]
+    path = Path(str(tmp_path)) / "s.json"
+    state.save(path)
+    again = WorkerState.load(path)
+    assert again.worker_ids == [7, 8]  # ints stay ints
+    doubled = again.merge(state)
+    np.testing.assert_allclose(doubled.counts, 2 * state.counts)
+    np.testing.assert_array_equal(doubled.n_answers, 2 * state.n_answers)
+    assert doubled.population_accuracy == pytest.approx(state.population_accuracy)
+    acc = state.accuracies()
+    assert acc.shape == (2,)
+    assert np.all((acc >= 0) & (acc <= 1))
