@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +28,7 @@ CODE_DTYPE = np.int32
 
 
 def _show(value: Any) -> str:
-    """repr of an id for messages, without numpy's scalar wrappers (``np.str_('w')``)."""
+    """Repr of an id for messages, without numpy's scalar wrappers (``np.str_('w')``)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
@@ -469,6 +470,55 @@ class Annotations:
         )
 
     # ------------------------------------------------------------------ helpers
+    @cached_property
+    def _by_item(
+        self,
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+        order, indptr = _group(self.items, self.n_items)
+        if order is None:
+            return self.items, self.workers, self.labels, indptr
+        return self.items[order], self.workers[order], self.labels[order], indptr
+
+    @cached_property
+    def _by_worker(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+        order, wptr = _group(self.workers, self.n_workers)
+        if order is None:
+            return self.items, self.labels, wptr
+        return self.items[order], self.labels[order], wptr
+
+    def sorted_by_item(
+        self,
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+        """Return the answers grouped by item, and the item boundaries (computed once, cached).
+
+        Returns
+        -------
+        items, workers, labels : ndarray of int32
+            The answers, stably sorted by item code (no copy when they already are).
+        indptr : ndarray of int64, shape (n_items + 1,)
+            Item ``i`` owns answers ``indptr[i]:indptr[i + 1]``.
+
+        Examples
+        --------
+        >>> ann = Annotations.from_codes([1, 0, 1], [0, 0, 1], [1, 0, 0])
+        >>> items, workers, labels, indptr = ann.sorted_by_item()
+        >>> items.tolist(), workers.tolist(), indptr.tolist()
+        ([0, 1, 1], [0, 0, 1], [0, 2, 3])
+        """
+        return self._by_item
+
+    def sorted_by_worker(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int64]]:
+        """Return the answers grouped by worker: item codes, labels and worker boundaries.
+
+        Examples
+        --------
+        >>> ann = Annotations.from_codes([1, 0, 1], [1, 0, 0], [1, 0, 0])
+        >>> items, labels, wptr = ann.sorted_by_worker()
+        >>> items.tolist(), labels.tolist(), wptr.tolist()
+        ([0, 1, 1], [0, 0, 1], [0, 2, 3])
+        """
+        return self._by_worker
+
     def to_records(self) -> list[tuple[Any, Any, Any]]:
         """Decode back into (item, worker, label) triples, in answer order."""
         return list(
@@ -499,6 +549,16 @@ class Annotations:
         flat = self.items.astype(np.int64) * k + self.labels
         counts = np.bincount(flat, weights=w, minlength=self.n_items * k)
         return counts.reshape(self.n_items, k).astype(np.float64, copy=False)
+
+
+def _group(keys: NDArray[np.int32], n: int) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:
+    """Stable order that groups equal keys (None when already grouped) and the group bounds."""
+    order = None
+    if keys.size > 1 and np.any(keys[1:] < keys[:-1]):
+        order = np.argsort(keys, kind="stable")
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=bounds[1:])
+    return order, bounds
 
 
 def _object_array(values: list[Any]) -> NDArray[Any]:
@@ -541,8 +601,9 @@ def _dedupe(
         seen = np.zeros(key.size, dtype=bool)
         seen[key.size - 1 - first_in_reversed] = True
         row = int(np.flatnonzero(~seen)[0])
+        worker, item = _show(worker_ids[workers[row]]), _show(item_ids[items[row]])
         raise AnnotationError(
-            f"worker {_show(worker_ids[workers[row]])} answered item {_show(item_ids[items[row]])} more "
-            f"than once (row {row}); pass duplicates='last' or 'keep'"
+            f"worker {worker} answered item {item} more than once (row {row}); "
+            "pass duplicates='last' or 'keep'"
         )
     return np.sort(key.size - 1 - first_in_reversed)

@@ -60,6 +60,20 @@ def _log(p: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.log(np.maximum(p, _TINY))
 
 
+def _sweep(
+    backend: Any,
+    ann: Annotations,
+    log_emit: NDArray[np.float64],
+    log_prior: NDArray[np.float64],
+    post: NDArray[np.float64],
+    counts: NDArray[np.float64],
+) -> float:
+    """One E-step (posteriors, log-likelihood) then the soft counts of those posteriors."""
+    loglik = float(e_step(backend, *ann.sorted_by_item(), log_emit, log_prior, post))
+    m_step_counts(backend, *ann.sorted_by_worker(), post, counts)
+    return loglik
+
+
 def _check_number(
     name: str, value: Any, low: float, high: float, *, integer: bool = False, low_open: bool = False
 ) -> None:
@@ -127,11 +141,11 @@ class _EMConsolidator(BaseConsolidator):
             stored_n[known] = warm_start.n_answers[rows[known]]
         post = np.empty((ann.n_items, ann.n_classes))
         counts = np.empty((ann.n_workers, ann.n_classes, ann.n_classes))
-        result = self._em(ann, backend, post, counts, stored, stored_n, warm_start)
-        emit_lt, prior, lls, converged, pop_acc = result
-
-        # Soft counts of this batch from the final posteriors: the evidence a later batch reuses.
-        m_step_counts(backend, ann.items, ann.workers, ann.labels, post, counts)
+        # After _em, ``counts`` holds the soft counts of the final posteriors: the evidence that a
+        # later batch reuses through the worker state.
+        emit_lt, prior, lls, converged, pop_acc = self._em(
+            ann, backend, post, counts, stored, stored_n, warm_start
+        )
         batch_state = WorkerState(
             ann.classes.tolist(),
             ann.worker_ids.tolist(),
@@ -270,11 +284,13 @@ class DawidSkene(_EMConsolidator):
                 )
                 emit /= emit.sum(axis=1, keepdims=True)
                 prior = warm.class_counts + self.smoothing + 1e-12
+                items, workers, labels, indptr = ann.sorted_by_item()
                 e_step(
                     backend,
-                    ann.items,
-                    ann.workers,
-                    ann.labels,
+                    items,
+                    workers,
+                    labels,
+                    indptr,
                     _log(emit),
                     _log(prior / prior.sum()),
                     post,
@@ -309,19 +325,20 @@ class DawidSkene(_EMConsolidator):
         warm: WorkerState | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[float], bool, float]:
         self._initial_posteriors(ann, warm, stored, backend, post)
+        m_step_counts(backend, *ann.sorted_by_worker(), post, counts)
+        class_sums = post.sum(axis=0)
         lls: list[float] = []
         converged = False
         a = float(self.smoothing)
         emit = prior = np.empty(0)
         for _ in range(self.max_iter):
-            m_step_counts(backend, ann.items, ann.workers, ann.labels, post, counts)
             emit = counts + stored + a
             emit /= np.maximum(emit.sum(axis=1, keepdims=True), _TINY)  # normalise over labels
-            prior = post.sum(axis=0) + a
+            prior = class_sums + a
             prior /= prior.sum()
-            lls.append(
-                e_step(backend, ann.items, ann.workers, ann.labels, _log(emit), _log(prior), post)
-            )
+            ll = _sweep(backend, ann, _log(emit), _log(prior), post, counts)
+            class_sums = post.sum(axis=0)
+            lls.append(ll)
             if self._stop(lls):
                 converged = True
                 break
@@ -453,18 +470,17 @@ class ModifiedDawidSkene(_EMConsolidator):
         if np.any(known):
             emit[known] = self._smoothed(stored[known], a_bar)[0]
         post[:] = 1.0 / k
+        class_sums = np.full(k, ann.n_items / k)
         epochs = self.fixed_iter if self.fixed_iter is not None else self.max_iter
         lls: list[float] = []
         converged = False
         acc = np.full(ann.n_workers, float(self.initial_accuracy))
         prior = np.full(k, 1.0 / k)
         for _ in range(epochs):
-            prior = post.mean(axis=0)
-            prior /= prior.sum()
-            lls.append(
-                e_step(backend, ann.items, ann.workers, ann.labels, _log(emit), _log(prior), post)
-            )
-            m_step_counts(backend, ann.items, ann.workers, ann.labels, post, counts)
+            prior = class_sums / class_sums.sum()  # class prior = mean posterior
+            ll = _sweep(backend, ann, _log(emit), _log(prior), post, counts)
+            class_sums = post.sum(axis=0)
+            lls.append(ll)
             emit, acc = self._smoothed(counts + stored, a_bar)
             if self.fixed_iter is None and self._stop(lls):
                 converged = True

@@ -9,6 +9,7 @@ twin with a single warning.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any, Literal
@@ -100,11 +101,18 @@ class Kernel:
         its results into preallocated output arrays.
     twin : callable
         Vectorised numpy function with the same signature and the same results (to 1e-9).
+    parallel : bool, default False
+        Compile with ``parallel=True``; the loop's module must define ``prange = range`` at module
+        level, and the name ``prange`` is bound to ``numba.prange`` for the compiled copy only
+        (so numba is still not imported until the kernel runs).
     """
 
-    def __init__(self, loop: Callable[..., Any], twin: Callable[..., Any]) -> None:
+    def __init__(
+        self, loop: Callable[..., Any], twin: Callable[..., Any], *, parallel: bool = False
+    ) -> None:
         self.loop = loop
         self.twin = twin
+        self.parallel = parallel
         self.__name__ = loop.__name__
         self._compiled: Callable[..., Any] | None = None
 
@@ -115,7 +123,18 @@ class Kernel:
                 return None
             import numba
 
-            self._compiled = numba.njit(**JIT_OPTIONS)(self.loop)
+            func = self.loop
+            if self.parallel:
+                # Same code object (so numba's on-disk cache still finds it), globals with
+                # prange bound to numba's parallel range.
+                glb = dict(func.__globals__, prange=numba.prange)
+                copy = types.FunctionType(
+                    func.__code__, glb, func.__name__, func.__defaults__, func.__closure__
+                )
+                copy.__qualname__ = func.__qualname__
+                copy.__module__ = func.__module__
+                func = copy
+            self._compiled = numba.njit(parallel=self.parallel, **JIT_OPTIONS)(func)
         return self._compiled
 
     def get(self, backend: Backend) -> Callable[..., Any]:

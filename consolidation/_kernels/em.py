@@ -2,15 +2,23 @@
 
 Layouts (all C-contiguous float64 unless noted):
 
-- answers: ``items``, ``workers``, ``labels`` -- int32 codes, one entry per answer.
+- answers grouped by item: ``items``, ``workers``, ``labels`` (int32 codes) sorted by item, with
+  ``indptr`` (int64, n_items + 1): item ``i`` owns answers ``indptr[i]:indptr[i + 1]``;
+- answers grouped by worker: ``w_items``, ``w_labels`` (int32) sorted by worker, with ``wptr``;
 - ``log_emit``: (n_workers, K, K) with ``log_emit[w, l, t] = log P(worker w answers l | true t)``;
-  the true class is the last (contiguous) axis so the inner loop runs over memory in order.
-- ``log_prior``: (K,) log class prior.
-- ``post``: (n_items, K) output; receives normalised posteriors.
-- ``counts``: (n_workers, K, K) output; ``counts[w, l, t] = sum of post[i, t]`` over the answers
+  the true class is the last (contiguous) axis so the inner loops run over memory in order;
+- ``log_prior``: (K,) log class prior;
+- ``post``: (n_items, K) output, receives normalised posteriors;
+- ``counts``: (n_workers, K, K) output, ``counts[w, l, t] = sum of post[i, t]`` over the answers
   ``l`` of worker ``w`` (soft confusion counts, transposed like ``log_emit``).
 
-Kernels do no validation and write into the preallocated outputs.
+The numba loops run in parallel: the E-step over items and the M-step over workers, so every
+thread writes only its own rows and no write is shared. Kernels do no validation and write into the
+preallocated outputs.
+
+Posterior terms more than 700 below an item's largest log-term are set to exactly 0 instead of
+being left as subnormal floats (< 1e-304): arithmetic on subnormals is two orders of magnitude
+slower on common CPUs, and such a probability changes no sum in float64 anyway. Both twins do it.
 """
 
 from __future__ import annotations
@@ -22,32 +30,36 @@ from ._backend import Kernel
 
 __all__ = ["e_step", "m_step_counts"]
 
+prange = range  # numba.prange in the compiled copies (see Kernel(parallel=True))
+
+#: Log-distance below the maximum under which a posterior term is flushed to 0 (exp(-700) ~ 1e-304).
+_FLUSH = -700.0
+
 F64 = NDArray[np.float64]
 I32 = NDArray[np.int32]
+I64 = NDArray[np.int64]
 
 
 def _e_step_loop(
-    items: I32, workers: I32, labels: I32, log_emit: F64, log_prior: F64, post: F64
+    items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
 ) -> float:
     n_items, k = post.shape
-    post[:, :] = 0.0
-    for a in range(items.shape[0]):
-        i = items[a]
-        w = workers[a]
-        lab = labels[a]
-        for t in range(k):
-            post[i, t] += log_emit[w, lab, t]
     loglik = 0.0
-    for i in range(n_items):
-        m = -np.inf
+    for i in prange(n_items):
         for t in range(k):
-            v = post[i, t] + log_prior[t]
-            post[i, t] = v
-            if v > m:
-                m = v
+            post[i, t] = log_prior[t]
+        for a in range(indptr[i], indptr[i + 1]):
+            w = workers[a]
+            lab = labels[a]
+            for t in range(k):
+                post[i, t] += log_emit[w, lab, t]
+        m = post[i, 0]
+        for t in range(1, k):
+            m = max(m, post[i, t])
         s = 0.0
         for t in range(k):
-            e = np.exp(post[i, t] - m)
+            d = post[i, t] - m
+            e = np.exp(d) if d > _FLUSH else 0.0
             post[i, t] = e
             s += e
         for t in range(k):
@@ -57,7 +69,7 @@ def _e_step_loop(
 
 
 def _e_step_numpy(
-    items: I32, workers: I32, labels: I32, log_emit: F64, log_prior: F64, post: F64
+    items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
 ) -> float:
     n_items, k = post.shape
     for t in range(k):
@@ -65,35 +77,39 @@ def _e_step_numpy(
     post += log_prior
     m = post.max(axis=1, keepdims=True)
     np.subtract(post, m, out=post)
+    post[post <= _FLUSH] = -np.inf  # exp(-inf) = 0: flush instead of producing subnormals
     np.exp(post, out=post)
     s = post.sum(axis=1, keepdims=True)
     post /= s
     return float(np.sum(m[:, 0] + np.log(s[:, 0])))
 
 
-def _m_step_loop(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
-    k = post.shape[1]
-    counts[:, :, :] = 0.0
-    for a in range(items.shape[0]):
-        i = items[a]
-        w = workers[a]
-        lab = labels[a]
-        for t in range(k):
-            counts[w, lab, t] += post[i, t]
-
-
-def _m_step_numpy(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
+def _m_step_loop(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64) -> None:
     n_workers, k, _ = counts.shape
-    cell = workers.astype(np.int64) * k + labels
+    for w in prange(n_workers):
+        for lab in range(k):
+            for t in range(k):
+                counts[w, lab, t] = 0.0
+        for a in range(wptr[w], wptr[w + 1]):
+            i = w_items[a]
+            lab = w_labels[a]
+            for t in range(k):
+                counts[w, lab, t] += post[i, t]
+
+
+def _m_step_numpy(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64) -> None:
+    n_workers, k, _ = counts.shape
+    workers = np.repeat(np.arange(n_workers, dtype=np.int64), np.diff(wptr))
+    cell = workers * k + w_labels
     for t in range(k):
         counts[:, :, t] = np.bincount(
-            cell, weights=post[items, t], minlength=n_workers * k
+            cell, weights=post[w_items, t], minlength=n_workers * k
         ).reshape(n_workers, k)
 
 
-#: ``e_step(backend, items, workers, labels, log_emit, log_prior, post) -> log-likelihood``:
+#: ``e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post) -> loglik``:
 #: writes normalised posteriors into ``post`` and returns sum_i log sum_t exp(unnormalised).
-e_step = Kernel(_e_step_loop, _e_step_numpy)
+e_step = Kernel(_e_step_loop, _e_step_numpy, parallel=True)
 
-#: ``m_step_counts(backend, items, workers, labels, post, counts)``: soft confusion counts.
-m_step_counts = Kernel(_m_step_loop, _m_step_numpy)
+#: ``m_step_counts(backend, w_items, w_labels, wptr, post, counts)``: soft confusion counts.
+m_step_counts = Kernel(_m_step_loop, _m_step_numpy, parallel=True)
