@@ -503,7 +503,7 @@ class Annotations:
         >>> ann = Annotations.from_codes([1, 0, 1], [0, 0, 1], [1, 0, 0])
         >>> items, workers, labels, indptr = ann.sorted_by_item()
         >>> items.tolist(), workers.tolist(), indptr.tolist()
-        ([0, 1, 1], [0, 0, 1], [0, 2, 3])
+        ([0, 1, 1], [0, 0, 1], [0, 1, 3])
         """
         return self._by_item
 
