@@ -6,9 +6,12 @@ imported lazily, on the first kernel call.
 """
 
 from ._annotations import Annotations
+from ._box_annotations import BoxAnnotations
 from ._errors import AnnotationError, InvalidParameterError, NotFittedError
+from .boxes import BoxConsolidator
 from .dawid_skene import DawidSkene, ModifiedDawidSkene
 from .majority_vote import MajorityVote
+from .multilabel import MultiLabelAnnotations, MultiLabelConsolidator
 from .worker_state import WorkerState
 
 __version__ = "0.1.0"
@@ -16,10 +19,14 @@ __version__ = "0.1.0"
 __all__ = [
     "AnnotationError",
     "Annotations",
+    "BoxAnnotations",
+    "BoxConsolidator",
     "DawidSkene",
     "InvalidParameterError",
     "MajorityVote",
     "ModifiedDawidSkene",
+    "MultiLabelAnnotations",
+    "MultiLabelConsolidator",
     "NotFittedError",
     "WorkerState",
     "__version__",

@@ -207,9 +207,9 @@ class Annotations:
         labels: ArrayLike,
         *,
         n_classes: int | None = None,
-        classes: Sequence[Any] | None = None,
-        item_ids: Sequence[Any] | None = None,
-        worker_ids: Sequence[Any] | None = None,
+        classes: Sequence[Any] | NDArray[Any] | None = None,
+        item_ids: Sequence[Any] | NDArray[Any] | None = None,
+        worker_ids: Sequence[Any] | NDArray[Any] | None = None,
     ) -> Annotations:
         """Wrap answers that are already dense codes (no re-encoding; checked for range).
 

@@ -230,6 +230,14 @@ class DawidSkene(_EMConsolidator):
     worker_state_ : WorkerState
         Soft counts for a warm start on the next batch.
 
+    Notes
+    -----
+    Maximum likelihood cannot tell a worker's errors from the truth when items have a single
+    answer each: with one worker, the likelihood is maximised by many (worker, truth) pairs and EM
+    may drift from the majority-vote start toward the majority class. Use at least two answers per
+    item, :class:`ModifiedDawidSkene` (whose prior ties workers to the population) or the
+    recommended :func:`default_estimator` when answers are that thin.
+
     Examples
     --------
     >>> rows = [("i1", "w1", "cat"), ("i1", "w2", "cat"), ("i1", "w3", "dog"),
@@ -384,6 +392,14 @@ class ModifiedDawidSkene(_EMConsolidator):
         Final mean worker accuracy.
     accuracies_ : ndarray of shape (n_workers,)
         Soft accuracy of each worker from the last M-step.
+
+    Notes
+    -----
+    The class prior is re-estimated as the mean posterior at every epoch. On items with a single
+    answer, or workers with few answers, this feeds back: a frequent class gains prior mass, pulls
+    thin items toward it, and gains more. Run to convergence (unlike the notebook's accidental 2-3
+    epochs) the AWS model can collapse onto the majority class on sparse data; the estimator stays
+    faithful to AWS on purpose. :func:`default_estimator` is the recommended choice otherwise.
 
     Examples
     --------

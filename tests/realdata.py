@@ -34,7 +34,11 @@ def load(name: str) -> tuple[Annotations, dict[Any, Any]]:
 
 def accuracy(item_ids: np.ndarray, labels: np.ndarray, gold: dict[Any, Any]) -> float:
     """Share of gold items whose label is right."""
-    pairs = [(gold[i], lab) for i, lab in zip(item_ids.tolist(), labels.tolist()) if i in gold]
+    pairs = [
+        (gold[i], lab)
+        for i, lab in zip(item_ids.tolist(), labels.tolist(), strict=True)
+        if i in gold
+    ]
     return float(np.mean([g == lab for g, lab in pairs]))
 
 

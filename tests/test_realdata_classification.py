@@ -31,7 +31,7 @@ def test_birds_mds_agrees_with_the_service(birds: tuple, capsys: pytest.CaptureF
     ):
         est.fit(ann)
         ids = [str(i) for i in est.item_ids_.tolist()]
-        agree = sum(service[i] == lab for i, lab in zip(ids, est.labels_.tolist()))
+        agree = sum(service[i] == lab for i, lab in zip(ids, est.labels_.tolist(), strict=True))
         acc = accuracy(np.array(ids, dtype=object), est.labels_, gold)
         scores[name] = (agree, acc)
         with capsys.disabled():
@@ -42,7 +42,8 @@ def test_birds_mds_agrees_with_the_service(birds: tuple, capsys: pytest.CaptureF
     assert scores["MV"][1] > 0.89
     mds = ModifiedDawidSkene(max_confidence=0.95).fit(ann)
     assert mds.confidence_.max() == 0.95
-    assert mds.converged_ and mds.n_iter_ == 14  # reference 1.5: 14 epochs with a correct rule
+    assert mds.converged_
+    assert mds.n_iter_ == 14  # reference 1.5: 14 epochs with a correct rule
 
 
 def test_birds_notebook_compat_two_epochs(birds: tuple) -> None:

@@ -12,9 +12,10 @@ Layouts (all C-contiguous float64 unless noted):
 - ``counts``: (n_workers, K, K) output, ``counts[w, l, t] = sum of post[i, t]`` over the answers
   ``l`` of worker ``w`` (soft confusion counts, transposed like ``log_emit``).
 
-The numba loops run in parallel: the E-step over items and the M-step over workers, so every
-thread writes only its own rows and no write is shared. Kernels do no validation and write into the
-preallocated outputs.
+The numba loops run in parallel: the E-step accumulation over items and the M-step over workers,
+so every thread writes only its own rows and no write is shared. Kernels do no validation and write
+into the preallocated outputs. Both twins add in the same order and share :func:`normalise`, so the
+two backends give bit-identical posteriors.
 
 Posterior terms more than 700 below an item's largest log-term are set to exactly 0 instead of
 being left as subnormal floats (< 1e-304): arithmetic on subnormals is two orders of magnitude
@@ -26,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ._backend import Kernel
+from ._backend import Backend, Kernel
 
-__all__ = ["e_step", "m_step_counts"]
+__all__ = ["e_step", "m_step_counts", "normalise"]
 
 prange = range  # numba.prange in the compiled copies (see Kernel(parallel=True))
 
@@ -40,41 +41,38 @@ I32 = NDArray[np.int32]
 I64 = NDArray[np.int64]
 
 
-def _e_step_loop(
+def _accumulate_loop(
     items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
-) -> float:
+) -> None:
     n_items, k = post.shape
-    loglik = 0.0
     for i in prange(n_items):
+        # Same order of operations as the numpy twin: answers summed in order, then the prior.
         for t in range(k):
-            post[i, t] = log_prior[t]
+            post[i, t] = 0.0
         for a in range(indptr[i], indptr[i + 1]):
             w = workers[a]
             lab = labels[a]
             for t in range(k):
                 post[i, t] += log_emit[w, lab, t]
-        m = post[i, 0]
-        for t in range(1, k):
-            m = max(m, post[i, t])
-        s = 0.0
         for t in range(k):
-            d = post[i, t] - m
-            e = np.exp(d) if d > _FLUSH else 0.0
-            post[i, t] = e
-            s += e
-        for t in range(k):
-            post[i, t] /= s
-        loglik += m + np.log(s)
-    return loglik
+            post[i, t] += log_prior[t]
 
 
-def _e_step_numpy(
+def _accumulate_numpy(
     items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
-) -> float:
+) -> None:
     n_items, k = post.shape
     for t in range(k):
         post[:, t] = np.bincount(items, weights=log_emit[workers, labels, t], minlength=n_items)
     post += log_prior
+
+
+def normalise(post: F64) -> float:
+    """Turn unnormalised log-posteriors (in place) into posteriors; return the log-likelihood.
+
+    Shared by both backends: numpy's vectorised ``exp`` differs from the C library's (which numba
+    calls) by one ulp on some inputs, so one implementation keeps the backends bit-identical.
+    """
     m = post.max(axis=1, keepdims=True)
     np.subtract(post, m, out=post)
     post[post <= _FLUSH] = -np.inf  # exp(-inf) = 0: flush instead of producing subnormals
@@ -82,6 +80,27 @@ def _e_step_numpy(
     s = post.sum(axis=1, keepdims=True)
     post /= s
     return float(np.sum(m[:, 0] + np.log(s[:, 0])))
+
+
+_accumulate = Kernel(_accumulate_loop, _accumulate_numpy, parallel=True)
+
+
+class _EStep:
+    """``e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post) -> loglik``."""
+
+    def __call__(
+        self,
+        backend: Backend,
+        items: I32,
+        workers: I32,
+        labels: I32,
+        indptr: I64,
+        log_emit: F64,
+        log_prior: F64,
+        post: F64,
+    ) -> float:
+        _accumulate(backend, items, workers, labels, indptr, log_emit, log_prior, post)
+        return normalise(post)
 
 
 def _m_step_loop(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64) -> None:
@@ -109,7 +128,7 @@ def _m_step_numpy(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64
 
 #: ``e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post) -> loglik``:
 #: writes normalised posteriors into ``post`` and returns sum_i log sum_t exp(unnormalised).
-e_step = Kernel(_e_step_loop, _e_step_numpy, parallel=True)
+e_step = _EStep()
 
 #: ``m_step_counts(backend, w_items, w_labels, wptr, post, counts)``: soft confusion counts.
 m_step_counts = Kernel(_m_step_loop, _m_step_numpy, parallel=True)

@@ -23,7 +23,17 @@ from scipy.optimize import linear_sum_assignment
 
 from ._backend import JIT_OPTIONS, Backend, Kernel, numba_available, resolve_backend
 
-__all__ = ["CLUSTER", "IOU_MATRIX", "cluster_boxes", "iou_matrix", "paired_iou"]
+__all__ = [
+    "CLUSTER",
+    "IOU_MATRIX",
+    "PAIRED_IOU",
+    "SEGMENT_SORT",
+    "cluster_boxes",
+    "iou_matrix",
+    "paired_iou",
+    "paired_iou_kernel",
+    "segment_sort",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -87,6 +97,50 @@ def _iou_matrix_loop(a: F64, b: F64, out: F64) -> None:
 def _iou_matrix_twin(a: F64, b: F64, out: F64) -> None:
     n, m = a.shape[0], b.shape[0]
     out[...] = paired_iou(np.repeat(a, m, axis=0), np.tile(b, (n, 1))).reshape(n, m)
+
+
+def _paired_iou_loop(a: F64, b: F64, out: F64) -> None:
+    for i in range(a.shape[0]):
+        out[i] = _iou1(a[i, 0], a[i, 1], a[i, 2], a[i, 3], b[i, 0], b[i, 1], b[i, 2], b[i, 3])
+
+
+def _paired_iou_twin(a: F64, b: F64, out: F64) -> None:
+    out[...] = paired_iou(a, b)
+
+
+# ------------------------------------------------------------------------------ segment sort
+def _segment_sort_loop(starts: I64, keys: F64, order: I64, max_len: int) -> None:
+    # Stable insertion sort of order[starts[s]:starts[s + 1]] by the rows keys[order[i]]
+    # (lexicographic, column 0 first); segments longer than max_len are left to the caller.
+    nk = keys.shape[1]
+    for s in range(starts.shape[0] - 1):
+        lo = starts[s]
+        hi = starts[s + 1]
+        if hi - lo > max_len:
+            continue
+        for i in range(lo + 1, hi):
+            cur = order[i]
+            j = i - 1
+            while j >= lo:
+                prev = order[j]
+                greater = False
+                for k in range(nk):
+                    if keys[prev, k] != keys[cur, k]:
+                        greater = keys[prev, k] > keys[cur, k]
+                        break
+                if not greater:
+                    break
+                order[j + 1] = prev
+                j -= 1
+            order[j + 1] = cur
+
+
+def _segment_sort_twin(starts: I64, keys: F64, order: I64, max_len: int) -> None:
+    sub = order[starts[0] : starts[-1]]
+    segment = np.repeat(np.arange(starts.size - 1), np.diff(starts))
+    vals = keys[sub]
+    columns = [vals[:, k] for k in range(keys.shape[1] - 1, -1, -1)]
+    order[starts[0] : starts[-1]] = sub[np.lexsort([*columns, segment])]
 
 
 # ------------------------------------------------------------------------- clustering (numba)
@@ -400,7 +454,47 @@ class _KernelWithHelpers(Kernel):
 
 
 IOU_MATRIX = _KernelWithHelpers(_iou_matrix_loop, _iou_matrix_twin, (_iou1,))
+PAIRED_IOU = _KernelWithHelpers(_paired_iou_loop, _paired_iou_twin, (_iou1,))
 CLUSTER = _KernelWithHelpers(_cluster_loop, _cluster_twin, (_iou1, _median_fuse, _join_run))
+SEGMENT_SORT = Kernel(_segment_sort_loop, _segment_sort_twin)
+_SMALL_SEGMENT = 64  # longer segments are sorted by numpy even on the numba backend
+
+
+def segment_sort(starts: I64, keys: F64, order: I64, backend: Backend) -> None:
+    """Sort ``order`` in place, segment by segment, by the rows ``keys[order[i]]``.
+
+    Parameters
+    ----------
+    starts : ndarray of int64, shape (n_segments + 1,)
+        Segment ``s`` is ``order[starts[s]:starts[s + 1]]``; ``starts[0] == 0``,
+        ``starts[-1] == order.size``.
+    keys : ndarray of float64, shape (n, n_keys)
+        Sort keys of each element, column 0 most significant.
+    order : ndarray of int64, shape (n,)
+        Element indices; each segment is sorted stably (ties keep their current order).
+    backend : {"numba", "numpy"}
+        Resolved backend; both give the same permutation.
+
+    Examples
+    --------
+    >>> order = np.arange(4)
+    >>> segment_sort(np.array([0, 2, 4]), np.array([[2.0], [1.0], [1.0], [0.0]]), order, "numpy")
+    >>> order.tolist()
+    [1, 0, 3, 2]
+    """
+    SEGMENT_SORT(backend, starts, keys, order, _SMALL_SEGMENT)
+    if backend == "numba":
+        big = np.flatnonzero(np.diff(starts) > _SMALL_SEGMENT)
+        for s in big.tolist():
+            lo, hi = int(starts[s]), int(starts[s + 1])
+            _segment_sort_twin(np.array([lo, hi]), keys, order, 0)
+
+
+def paired_iou_kernel(a: F64, b: F64, backend: Backend) -> F64:
+    """IoU of aligned rows ``a[r]``, ``b[r]`` on ``backend`` (see :func:`paired_iou`)."""
+    out = np.empty(a.shape[0], dtype=np.float64)
+    PAIRED_IOU(backend, np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    return out
 
 
 def iou_matrix(a: Any, b: Any, backend: str = "auto") -> F64:

@@ -1,0 +1,1 @@
+"""Bundled sample data for the demo (see SOURCE.md in this folder)."""

@@ -1,0 +1,520 @@
+"""Bounding-box annotations: per item, the workers who answered and the boxes they drew.
+
+Ids are encoded once, at this boundary, into dense int32 codes: items in order of first appearance
+(results come back in input order), workers **sorted by id value** (so the canonical visiting order
+of the box consolidator does not depend on the order in which answers are given) and classes sorted
+or as given. Malformed input raises :class:`AnnotationError` naming the row, item and worker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._annotations import encode_ids
+from ._errors import AnnotationError, InvalidParameterError
+
+__all__ = ["BoxAnnotations"]
+
+CODE_DTYPE = np.int32
+_COORDS = ("left", "top", "width", "height")
+_BOX_KEYS = ("label", *_COORDS)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def _object_array(values: Sequence[Any]) -> NDArray[Any]:
+    """Ids as an array: native dtype when all ints or all strings, objects otherwise."""
+    if values and all(type(v) is int for v in values):
+        return np.asarray(values)
+    if values and all(type(v) is str for v in values):
+        return np.asarray(values, dtype=str)
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    return arr
+
+
+def _label_array(values: Any) -> NDArray[Any]:
+    arr = values if isinstance(values, np.ndarray) else _object_array(list(values))
+    if arr.ndim != 1:
+        raise AnnotationError(f"labels must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def _id_array(values: Any, what: str) -> NDArray[Any]:
+    if values is None:
+        return np.empty(0, dtype=object)
+    arr = values if isinstance(values, np.ndarray) else _object_array(list(values))
+    if arr.ndim != 1:
+        raise AnnotationError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise AnnotationError(f"missing {what[:-1]} id (NaN) in row {int(bad[0])}")
+    elif arr.dtype.kind == "O":
+        for row, value in enumerate(arr.tolist()):
+            if _is_missing(value):
+                raise AnnotationError(f"missing {what[:-1]} id ({value!r}) in row {row}")
+    return arr
+
+
+def _concat(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
+    if not b.size:
+        return a
+    if not a.size:
+        return b
+    if a.dtype != b.dtype and not (a.dtype.kind == b.dtype.kind and a.dtype.kind in "iuU"):
+        a, b = a.astype(object), b.astype(object)
+    return np.concatenate([a, b])
+
+
+def _py(arr: NDArray[Any], index: Any) -> Any:
+    """Element ``index`` of ``arr`` as a plain Python object (for messages)."""
+    i = int(index)
+    return arr[i : i + 1].tolist()[0]
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def _sorted_unique(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[Any]]:
+    """Encode ids as codes ordered by id value (type name first when types are mixed)."""
+    try:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return inverse.reshape(-1).astype(CODE_DTYPE), uniq
+    except TypeError:
+        distinct = list(dict.fromkeys(values.tolist()))
+        try:
+            distinct.sort(key=_sort_key)
+        except TypeError:
+            distinct.sort(key=lambda v: (type(v).__name__, repr(v)))
+        table: dict[Hashable, int] = {v: k for k, v in enumerate(distinct)}
+        codes = np.fromiter((table[v] for v in values.tolist()), CODE_DTYPE, values.size)
+        out = np.empty(len(distinct), dtype=object)
+        out[:] = distinct
+        return codes, out
+
+
+@dataclass(frozen=True, eq=False)
+class BoxAnnotations:
+    """Bounding boxes drawn by crowd workers, as dense codes plus the ids needed to decode them.
+
+    Build instances with :meth:`from_records`, :meth:`from_arrays` or :meth:`from_answers`. Code
+    that calls the constructor directly (the simulator) must keep the invariants below: dense codes,
+    worker codes in the order of the worker ids, answered pairs unique and sorted.
+
+    Attributes
+    ----------
+    items, workers, labels : ndarray of int32, shape (n_boxes,)
+        Item code, worker code and class index of every box, in input order.
+    boxes : ndarray of float64, shape (n_boxes, 4)
+        ``(left, top, width, height)`` in pixels, top-left origin; finite, width and height >= 0.
+    answered_items, answered_workers : ndarray of int32, shape (n_answers,)
+        Every (item, worker) pair of a worker who answered the item, whether or not the worker drew
+        a box; unique, sorted by item then worker code.
+    item_ids : ndarray
+        Item ids in order of first appearance (boxes first, then the ``answered`` pairs).
+    worker_ids : ndarray
+        Worker ids sorted by value (the canonical order in which workers are visited).
+    classes : ndarray
+        Class values; class index ``k`` is ``classes[k]``.
+    image_sizes : ndarray of float64, shape (n_items, 2)
+        ``(width, height)`` per item; NaN where unknown.
+
+    Examples
+    --------
+    >>> ann = BoxAnnotations.from_records(
+    ...     [("img1", "w2", "cat", 10, 10, 40, 40), ("img1", "w1", "cat", 12, 8, 40, 44)],
+    ...     answered=[("img1", "w3")],
+    ...     image_sizes={"img1": (100, 80)},
+    ... )
+    >>> ann.n_boxes, ann.n_items, ann.worker_ids.tolist(), ann.workers_per_item.tolist()
+    (2, 1, ['w1', 'w2', 'w3'], [3])
+    """
+
+    items: NDArray[np.int32]
+    workers: NDArray[np.int32]
+    labels: NDArray[np.int32]
+    boxes: NDArray[np.float64]
+    answered_items: NDArray[np.int32]
+    answered_workers: NDArray[np.int32]
+    item_ids: NDArray[Any]
+    worker_ids: NDArray[Any]
+    classes: NDArray[Any]
+    image_sizes: NDArray[np.float64]
+
+    @property
+    def n_items(self) -> int:
+        """Number of distinct items (images)."""
+        return int(self.item_ids.size)
+
+    @property
+    def n_workers(self) -> int:
+        """Number of distinct workers."""
+        return int(self.worker_ids.size)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes."""
+        return int(self.classes.size)
+
+    @property
+    def n_boxes(self) -> int:
+        """Number of boxes (rows)."""
+        return int(self.items.size)
+
+    @property
+    def workers_per_item(self) -> NDArray[np.int64]:
+        """Number of workers who answered each item (W of reference 2.5), shape (n_items,)."""
+        return np.bincount(self.answered_items, minlength=self.n_items).astype(np.int64)
+
+    def __len__(self) -> int:
+        return self.n_boxes
+
+    def __repr__(self) -> str:
+        return (
+            f"BoxAnnotations(n_boxes={self.n_boxes}, n_items={self.n_items}, "
+            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
+        )
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_arrays(
+        cls,
+        items: ArrayLike,
+        workers: ArrayLike,
+        labels: ArrayLike,
+        boxes: ArrayLike,
+        *,
+        answered_items: ArrayLike | None = None,
+        answered_workers: ArrayLike | None = None,
+        image_sizes: Mapping[Any, Sequence[float]] | None = None,
+        classes: Sequence[Any] | None = None,
+    ) -> BoxAnnotations:
+        """Encode aligned arrays: the fast constructor (no per-row Python work when input is clean).
+
+        Parameters
+        ----------
+        items, workers, labels : array_like, shape (n_boxes,)
+            Item, worker and class of each box; ids of any hashable type.
+        boxes : array_like, shape (n_boxes, 4)
+            ``(left, top, width, height)`` of each box.
+        answered_items, answered_workers : array_like, optional
+            Extra (item, worker) pairs of workers who answered, e.g. those who drew nothing.
+        image_sizes : mapping, optional
+            Item id -> ``(width, height)``; fused boxes of those items are clipped to the image.
+        classes : sequence, optional
+            Class order (class index = position). Default: the sorted distinct labels.
+
+        Returns
+        -------
+        BoxAnnotations
+
+        Raises
+        ------
+        AnnotationError
+            On empty input, mismatched lengths, a missing id, a non-finite coordinate, a negative
+            width or height, a label outside ``classes`` or a bad image size; the message names the
+            row, item and worker.
+
+        Examples
+        --------
+        >>> ann = BoxAnnotations.from_arrays(
+        ...     [7, 7], ["b", "a"], ["car", "car"], [[0, 0, 10, 10], [1, 1, 10, 10]],
+        ...     answered_items=[8], answered_workers=["c"],
+        ... )
+        >>> ann.item_ids.tolist(), ann.workers.tolist(), ann.workers_per_item.tolist()
+        ([7, 8], [1, 0], [2, 1])
+        """
+        it_raw = _id_array(items, "items")
+        wk_raw = _id_array(workers, "workers")
+        lb_raw = _label_array(labels)
+        n = it_raw.size
+        if wk_raw.size != n or lb_raw.size != n:
+            raise AnnotationError(
+                f"items, workers and labels must have the same length, got "
+                f"{[n, wk_raw.size, lb_raw.size]}"
+            )
+        ai_raw = _id_array(answered_items, "answered_items")
+        aw_raw = _id_array(answered_workers, "answered_workers")
+        if ai_raw.size != aw_raw.size:
+            raise AnnotationError(
+                f"answered_items and answered_workers must have the same length, got "
+                f"{[ai_raw.size, aw_raw.size]}"
+            )
+        if n == 0 and ai_raw.size == 0:
+            raise AnnotationError("no answers: no boxes and no answered (item, worker) pairs")
+        item_codes, item_ids = encode_ids(_concat(it_raw, ai_raw))
+        worker_codes, worker_ids = _sorted_unique(_concat(wk_raw, aw_raw))
+        it, wk = item_codes[:n], worker_codes[:n]
+
+        def where(row: int) -> str:
+            return f"item {_py(item_ids, it[row])!r}, worker {_py(worker_ids, wk[row])!r}"
+
+        coords = _coords_array(boxes, n, where)
+        lb, cls_arr = _encode_labels(lb_raw, classes, where)
+        answered = np.unique(item_codes.astype(np.int64) * max(worker_ids.size, 1) + worker_codes)
+        a_items = (answered // max(worker_ids.size, 1)).astype(CODE_DTYPE)
+        a_workers = (answered % max(worker_ids.size, 1)).astype(CODE_DTYPE)
+        sizes = _image_sizes(image_sizes, item_ids)
+        return cls(it, wk, lb, coords, a_items, a_workers, item_ids, worker_ids, cls_arr, sizes)
+
+    @classmethod
+    def from_records(
+        cls,
+        rows: Iterable[Sequence[Any]],
+        answered: Iterable[Sequence[Any]] | None = None,
+        image_sizes: Mapping[Any, Sequence[float]] | None = None,
+        classes: Sequence[Any] | None = None,
+    ) -> BoxAnnotations:
+        """Encode ``(item, worker, label, left, top, width, height)`` rows.
+
+        Parameters
+        ----------
+        rows : iterable of 7-tuples
+            One box each; ids of any hashable type, coordinates in pixels.
+        answered : iterable of (item, worker), optional
+            Workers who answered without drawing (they count in the confidence denominator W).
+            Pairs of workers who drew boxes may be listed too.
+        image_sizes : mapping, optional
+            Item id -> ``(width, height)``.
+        classes : sequence, optional
+            Class order. Default: the sorted distinct labels.
+
+        Returns
+        -------
+        BoxAnnotations
+
+        Examples
+        --------
+        >>> ann = BoxAnnotations.from_records(
+        ...     [("a", "w1", "dog", 0, 0, 5, 5)], answered=[("b", "w1")], classes=["cat", "dog"]
+        ... )
+        >>> ann.item_ids.tolist(), ann.labels.tolist(), ann.n_classes
+        (['a', 'b'], [1], 2)
+        """
+        items: list[Any] = []
+        workers: list[Any] = []
+        labels: list[Any] = []
+        coords: list[Any] = []
+        for row_no, row in enumerate(rows):
+            try:
+                item, worker, label, left, top, width, height = row
+            except (TypeError, ValueError) as exc:
+                raise AnnotationError(
+                    f"row {row_no} must be (item, worker, label, left, top, width, height), "
+                    f"got {row!r}"
+                ) from exc
+            items.append(item)
+            workers.append(worker)
+            labels.append(label)
+            coords.append((left, top, width, height))
+        a_items: list[Any] = []
+        a_workers: list[Any] = []
+        for row_no, pair in enumerate(answered if answered is not None else ()):
+            try:
+                item, worker = pair
+            except (TypeError, ValueError) as exc:
+                raise AnnotationError(
+                    f"answered[{row_no}] must be an (item, worker) pair, got {pair!r}"
+                ) from exc
+            a_items.append(item)
+            a_workers.append(worker)
+        return cls.from_arrays(
+            _object_array(items),
+            _object_array(workers),
+            _object_array(labels),
+            coords if coords else np.empty((0, 4)),
+            answered_items=_object_array(a_items),
+            answered_workers=_object_array(a_workers),
+            image_sizes=image_sizes,
+            classes=classes,
+        )
+
+    @classmethod
+    def from_answers(
+        cls, answers: Iterable[Sequence[Any]], classes: Sequence[Any] | None = None
+    ) -> BoxAnnotations:
+        """Encode one row per worker answer: ``(item, worker, boxes, image_size)``.
+
+        This is the shape of a Ground Truth bounding-box answer once its JSON has been read:
+        ``boxes`` is ``boundingBoxes`` (None or empty when the worker drew nothing) and
+        ``image_size`` is ``inputImageProperties``.
+
+        Parameters
+        ----------
+        answers : iterable of 4-tuples
+            ``boxes`` is None or an iterable of mappings with keys ``label, left, top, width,
+            height`` (or of 5-tuples in that order, e.g. ``manifests.responses.AnswerBox``);
+            ``image_size`` is a mapping with keys ``width`` and ``height`` or a ``(width, height)``
+            pair; it is unknown when None or when either value is None.
+        classes : sequence, optional
+            Class order. Default: the sorted distinct labels.
+
+        Returns
+        -------
+        BoxAnnotations
+
+        Raises
+        ------
+        AnnotationError
+            Also when two answers give different image sizes for one item.
+
+        Examples
+        --------
+        >>> ann = BoxAnnotations.from_answers([
+        ...     ("img", "w1", [{"label": "owl", "left": 1, "top": 2, "width": 3, "height": 4}],
+        ...      {"height": 60, "width": 80}),
+        ...     ("img", "w2", None, {"height": 60, "width": 80}),
+        ... ])
+        >>> ann.n_boxes, ann.workers_per_item.tolist(), ann.image_sizes.tolist()
+        (1, [2], [[80.0, 60.0]])
+        """
+        rows: list[tuple[Any, ...]] = []
+        answered: list[tuple[Any, Any]] = []
+        sizes: dict[Any, Any] = {}
+        for row_no, answer in enumerate(answers):
+            try:
+                item, worker, boxes, size = answer
+            except (TypeError, ValueError) as exc:
+                raise AnnotationError(
+                    f"answer {row_no} must be (item, worker, boxes, image_size), got {answer!r}"
+                ) from exc
+            answered.append((item, worker))
+            for box in boxes or ():
+                if isinstance(box, Mapping):
+                    missing = [k for k in _BOX_KEYS if k not in box]
+                    if missing:
+                        raise AnnotationError(
+                            f"item {item!r}, worker {worker!r}: box {dict(box)!r} lacks {missing}"
+                        )
+                    rows.append((item, worker, *(box[k] for k in _BOX_KEYS)))
+                else:
+                    rows.append((item, worker, *box))
+            wh: Any = None
+            if size is not None:
+                wh = (size.get("width"), size.get("height")) if isinstance(size, Mapping) else size
+                wh = None if any(v is None for v in wh) else tuple(wh)
+            if wh is not None:
+                if item in sizes and sizes[item] != wh:
+                    raise AnnotationError(
+                        f"item {item!r}, worker {worker!r}: image size {wh!r} differs from "
+                        f"{sizes[item]!r} given by another answer"
+                    )
+                sizes[item] = wh
+        return cls.from_records(rows, answered=answered, image_sizes=sizes, classes=classes)
+
+    # ------------------------------------------------------------------ helpers
+    def to_records(self) -> list[tuple[Any, ...]]:
+        """Decode into ``(item, worker, label, left, top, width, height)`` rows, in box order."""
+        return list(
+            zip(
+                self.item_ids[self.items].tolist(),
+                self.worker_ids[self.workers].tolist(),
+                self.classes[self.labels].tolist(),
+                *self.boxes.T.tolist(),
+                strict=True,
+            )
+        )
+
+
+def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:
+    try:
+        coords = np.array(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        for row, box in enumerate(list(boxes)):
+            for name, value in zip(_COORDS, box, strict=False):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise AnnotationError(
+                        f"{where(row)}: {name} {value!r} is not a number (row {row})"
+                    ) from None
+        raise AnnotationError("boxes must be an (n, 4) array of numbers") from None
+    if n == 0 and coords.size == 0:
+        return np.zeros((0, 4), dtype=np.float64)
+    if coords.shape != (n, 4):
+        raise AnnotationError(f"boxes must have shape ({n}, 4), got {coords.shape}")
+    bad = ~np.isfinite(coords)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        value = float(coords[row, col])
+        raise AnnotationError(
+            f"{where(row)}: {_COORDS[col]} is {value!r}, not a finite number (row {row})"
+        )
+    negative = coords[:, 2:] < 0
+    if negative.any():
+        row, col = (int(v) for v in np.argwhere(negative)[0])
+        value = float(coords[row, 2 + col])
+        raise AnnotationError(f"{where(row)}: {_COORDS[2 + col]} {value!r} is negative (row {row})")
+    return coords
+
+
+def _encode_labels(
+    labels: NDArray[Any], classes: Sequence[Any] | None, where: Any
+) -> tuple[NDArray[np.int32], NDArray[Any]]:
+    for row, value in enumerate(labels.tolist() if labels.dtype.kind in "fO" else ()):
+        if _is_missing(value):
+            raise AnnotationError(f"{where(row)}: missing label ({value!r}) (row {row})")
+    if classes is None:
+        codes, cls_arr = _sorted_unique(labels)
+        return codes, cls_arr
+    if isinstance(classes, str | bytes):
+        raise InvalidParameterError("classes", classes, "a sequence of labels, not a string")
+    cls_arr = np.asarray(list(classes))
+    if cls_arr.ndim != 1 or len(set(cls_arr.tolist())) != cls_arr.size:
+        raise InvalidParameterError("classes", list(classes), "a sequence of distinct labels")
+    index = {c: k for k, c in enumerate(cls_arr.tolist())}
+    try:
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        lookup = np.array([index.get(u, -1) for u in uniq.tolist()], dtype=CODE_DTYPE)
+        codes = lookup[inverse.reshape(-1)]
+    except TypeError:
+        codes = np.fromiter((index.get(v, -1) for v in labels.tolist()), CODE_DTYPE, labels.size)
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        row = int(bad[0])
+        raise AnnotationError(
+            f"{where(row)}: label {_py(labels, row)!r} is not one of the classes "
+            f"{cls_arr.tolist()!r} (row {row})"
+        )
+    return codes.astype(CODE_DTYPE, copy=False), cls_arr
+
+
+def _image_sizes(
+    image_sizes: Mapping[Any, Sequence[float]] | None, item_ids: NDArray[Any]
+) -> NDArray[np.float64]:
+    sizes = np.full((item_ids.size, 2), np.nan, dtype=np.float64)
+    if image_sizes is None:
+        return sizes
+    if not isinstance(image_sizes, Mapping):
+        raise InvalidParameterError(
+            "image_sizes", type(image_sizes).__name__, "a mapping item -> (width, height)"
+        )
+    index = {v: k for k, v in enumerate(item_ids.tolist())}
+    for item, size in image_sizes.items():
+        code = index.get(item)
+        if code is None:
+            raise AnnotationError(f"image_sizes names item {item!r}, which no worker answered")
+        try:
+            width, height = (float(v) for v in size)
+        except (TypeError, ValueError):
+            raise AnnotationError(
+                f"item {item!r}: image size must be (width, height), got {size!r}"
+            ) from None
+        if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
+            raise AnnotationError(
+                f"item {item!r}: image size ({width!r}, {height!r}) must be positive and finite"
+            )
+        sizes[code] = (width, height)
+    return sizes
