@@ -87,15 +87,22 @@ def run_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, An
     k = int(meta["k"])
     items, workers, labels = (np.load(data / f"{n}.npy") for n in ("items", "workers", "labels"))
     truth = np.load(data / "truth.npy")
-    row: dict[str, Any] = {"method": method, "backend": backend, "n_answers": int(items.size),
-                           "k": k}
+    row: dict[str, Any] = {
+        "method": method,
+        "backend": backend,
+        "n_answers": int(items.size),
+        "k": k,
+    }
     if method.startswith("ck-"):
         import pandas as pd
         from crowdkit import aggregation as ck
 
         df = pd.DataFrame({"task": items, "worker": workers, "label": labels})
-        cls = {"ck-mv": ck.MajorityVote, "ck-ds": ck.DawidSkene,
-               "ck-onecoin": ck.OneCoinDawidSkene}[method]
+        cls = {
+            "ck-mv": ck.MajorityVote,
+            "ck-ds": ck.DawidSkene,
+            "ck-onecoin": ck.OneCoinDawidSkene,
+        }[method]
         base = _maxrss_bytes()
         times = []
         for _ in range(repeat):
@@ -123,9 +130,11 @@ def run_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, An
         from consolidation import Annotations, DawidSkene, MajorityVote, ModifiedDawidSkene
 
         ann = Annotations.from_codes(items, workers, labels, n_classes=k)
-        make = {"mv": lambda: MajorityVote(seed=0),
-                "ds": lambda: DawidSkene(backend=backend),
-                "mds": lambda: ModifiedDawidSkene(backend=backend)}[method]
+        make = {
+            "mv": lambda: MajorityVote(seed=0),
+            "ds": lambda: DawidSkene(backend=backend),
+            "mds": lambda: ModifiedDawidSkene(backend=backend),
+        }[method]
         if backend == "numba" and method != "mv":
             make().fit(Annotations.from_codes([0, 0, 1], [0, 1, 0], [0, 1, 1], n_classes=k))
         base = _maxrss_bytes()
@@ -148,11 +157,28 @@ def run_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, An
 
 
 def _subprocess_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.bench_classification", "--case", method,
-           "--data", str(data), "--backend", backend, "--repeat", str(repeat)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_classification",
+        "--case",
+        method,
+        "--data",
+        str(data),
+        "--backend",
+        backend,
+        "--repeat",
+        str(repeat),
+    ]
     env = dict(os.environ)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[1], check=False)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
     if proc.returncode != 0:
         return {"method": method, "backend": backend, "error": proc.stderr.strip()[-500:]}
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -166,8 +192,16 @@ def have_crowdkit() -> bool:
     return True
 
 
-def run(sizes: Iterable[int], ks: Iterable[int], *, peers: bool = True, numpy_backend: bool = True,
-        repeat: int = 1, peer_max: int = 1_000_000, log: Any = None) -> list[dict[str, Any]]:
+def run(
+    sizes: Iterable[int],
+    ks: Iterable[int],
+    *,
+    peers: bool = True,
+    numpy_backend: bool = True,
+    repeat: int = 1,
+    peer_max: int = 1_000_000,
+    log: Any = None,
+) -> list[dict[str, Any]]:
     """Run every case and return the rows (one dict per case)."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,15 +227,19 @@ def format_row(row: dict[str, Any]) -> str:
         return f"{row['method']:<11} {row['backend']:<6} ERROR {row['error']}"
     per = f"{row['per_iter'] * 1e3:9.2f}" if row.get("per_iter") else "        -"
     acc = f"{row['accuracy']:.4f}" if row.get("accuracy") is not None else "     -"
-    return (f"{row['method']:<11} {row['backend']:<6} n={row['n_answers']:>9,} K={row['k']:<3}"
-            f" {row['seconds']:9.3f}s iters={row['n_iter'] or '-':>4} ms/iter={per}"
-            f" extra B/answer={row['extra_bytes_per_answer']:7.1f} acc={acc}")
+    return (
+        f"{row['method']:<11} {row['backend']:<6} n={row['n_answers']:>9,} K={row['k']:<3}"
+        f" {row['seconds']:9.3f}s iters={row['n_iter'] or '-':>4} ms/iter={per}"
+        f" extra B/answer={row['extra_bytes_per_answer']:7.1f} acc={acc}"
+    )
 
 
 def ratios(rows: list[dict[str, Any]]) -> list[str]:
     """Lines comparing our fits with crowd-kit's and our iterations with the minimal loop."""
     out = []
-    keyed = {(r["method"], r["backend"], r["n_answers"], r["k"]): r for r in rows if "error" not in r}
+    keyed = {
+        (r["method"], r["backend"], r["n_answers"], r["k"]): r for r in rows if "error" not in r
+    }
     for (method, backend, n, k), r in sorted(keyed.items(), key=lambda x: (x[0][2], x[0][3])):
         if method in ("ds", "mds") and backend == "numba":
             ck = keyed.get(("ck-ds", "-", n, k))
@@ -211,7 +249,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
                 parts.append(f"crowd-kit DawidSkene / ours = {ck['seconds'] / r['seconds']:7.1f}x")
                 parts.append(f"(per iteration {ck['per_iter'] / r['per_iter']:6.1f}x)")
             if mini and r["per_iter"]:
-                parts.append(f"our iteration / minimal loop = {r['per_iter'] / mini['seconds']:.2f}")
+                ratio = r["per_iter"] / mini["seconds"]
+                parts.append(f"our iteration / minimal loop = {ratio:.2f}")
             out.append("  ".join(parts))
     return out
 
