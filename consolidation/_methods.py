@@ -1,0 +1,43 @@
+"""Names of the single-label consolidation methods, shared by the CLI and the Lambda handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import InvalidParameterError
+
+__all__ = ["METHODS", "make_estimator"]
+
+#: Method name -> what it is. ``default`` is :func:`consolidation.default_estimator`.
+METHODS: dict[str, str] = {
+    "default": "the recommended consolidator (consolidation.default_estimator())",
+    "mds": "AWS Modified Dawid-Skene, as Ground Truth's classification consolidation",
+    "mds-service": "MDS with confidence capped at 0.95, as the service reports it",
+    "ds": "classic Dawid-Skene EM",
+    "mv": "majority vote (seeded random tie-break)",
+}
+
+
+def make_estimator(name: str, *, seed: int | None = 0, backend: str = "auto") -> Any:
+    """Return a fresh, unfitted estimator for a method name of :data:`METHODS`.
+
+    Examples
+    --------
+    >>> make_estimator("mds-service")
+    ModifiedDawidSkene(max_confidence=0.95, seed=0)
+    """
+    from . import dawid_skene, majority_vote
+
+    if name == "default":
+        from . import default_estimator
+
+        return default_estimator()
+    if name == "mds":
+        return dawid_skene.ModifiedDawidSkene(seed=seed, backend=backend)
+    if name == "mds-service":
+        return dawid_skene.ModifiedDawidSkene(max_confidence=0.95, seed=seed, backend=backend)
+    if name == "ds":
+        return dawid_skene.DawidSkene(seed=seed, backend=backend)
+    if name == "mv":
+        return majority_vote.MajorityVote(seed=seed)
+    raise InvalidParameterError("method", name, "one of " + ", ".join(METHODS))

@@ -1,0 +1,368 @@
+"""Ground Truth adapter: worker answers in, output-manifest label content out.
+
+Answers come as :class:`manifests.responses.AnswerRow` (from a worker-response folder or a
+consolidation-request payload). This module detects the task from the answer content, encodes the
+answers for the algorithms, and turns their results into the label value and metadata the service
+writes (reference sections 3.3-3.5): label index and ``class-name`` for classification, class ids
+with ``class-map`` and ``confidence-map`` for multi-label, ``annotations`` with ``objects`` and
+``class-map`` for boxes; confidence rounded to 2 decimals, ``job-name`` as
+``labeling-job/<name>``, ``creation-date`` as ``YYYY-MM-DDTHH:MM:SS.ffffff`` (UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from manifests.responses import AnswerRow, answer_boxes, answer_label, answer_labels
+
+from ._annotations import Annotations
+from ._box_annotations import BoxAnnotations
+from ._errors import AnnotationError
+from .multilabel import MultiLabelAnnotations
+
+__all__ = [
+    "TASKS",
+    "LabelContent",
+    "box_annotations",
+    "box_contents",
+    "classification_annotations",
+    "classification_contents",
+    "creation_date",
+    "detect_task",
+    "job_name_from_arn",
+    "merge_into_manifest",
+    "multilabel_annotations",
+    "multilabel_contents",
+]
+
+Task = Literal["classification", "multilabel", "boxes"]
+TASKS: tuple[str, ...] = ("classification", "multilabel", "boxes")
+
+#: Element names of the built-in text templates; anything else classifies as an image task.
+_TEXT_ELEMENTS = ("crowd-classifier", "crowd-classifier-multi-select")
+
+
+def creation_date(now: _dt.datetime | None = None) -> str:
+    """Return a ``creation-date`` value: UTC, ``YYYY-MM-DDTHH:MM:SS.ffffff``, no time zone.
+
+    Examples
+    --------
+    >>> creation_date(_dt.datetime(2024, 5, 1, 12, 0, tzinfo=_dt.timezone.utc))
+    '2024-05-01T12:00:00.000000'
+    """
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    return now.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def job_name_from_arn(arn: str | None, default: str = "gt-consolidation") -> str:
+    """Return ``labeling-job/<name>`` from a labeling-job ARN (the part after the last ``/``).
+
+    Examples
+    --------
+    >>> job_name_from_arn("arn:aws:sagemaker:eu-west-1:111122223333:labeling-job/pier-birds")
+    'labeling-job/pier-birds'
+    """
+    name = arn.rsplit("/", 1)[-1] if arn else default
+    return f"labeling-job/{name or default}"
+
+
+def _round(conf: float) -> float:
+    value = round(float(conf), 2)
+    return 0.0 if not math.isfinite(value) else value
+
+
+def detect_task(content: Any) -> Task:
+    """Detect the task type of one decoded answer from its content.
+
+    ``label`` means single-label classification, ``labels`` multi-label, ``boundingBoxes``
+    bounding boxes, whatever the crowd element's name.
+
+    Raises
+    ------
+    AnnotationError
+        When the answer holds none of these.
+
+    Examples
+    --------
+    >>> detect_task({"crowd-image-classifier": {"label": "Owl"}})
+    'classification'
+    >>> detect_task({"annotatedResult": {"boundingBoxes": [], "inputImageProperties": {}}})
+    'boxes'
+    """
+    if isinstance(content, Mapping):
+        for element in content.values():
+            if isinstance(element, Mapping):
+                if "boundingBoxes" in element:
+                    return "boxes"
+                if "labels" in element:
+                    return "multilabel"
+                if "label" in element:
+                    return "classification"
+    raise AnnotationError(
+        "cannot tell the task from the answer: expected an element with 'label', 'labels' or "
+        f"'boundingBoxes', got {str(content)[:200]}"
+    )
+
+
+def is_text_task(rows: Sequence[AnswerRow]) -> bool:
+    """Return whether the answers come from a built-in text template (``crowd-classifier``)."""
+    return any(
+        isinstance(r.content, Mapping) and any(k in r.content for k in _TEXT_ELEMENTS)
+        for r in rows[:50]
+    )
+
+
+def _classes_or_none(classes: Sequence[str] | None) -> list[str] | None:
+    return None if classes is None else [str(c) for c in classes]
+
+
+def classification_annotations(
+    rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
+) -> Annotations:
+    """Encode single-label answers (class names) for the classification estimators.
+
+    Parameters
+    ----------
+    rows : iterable of AnswerRow
+    classes : sequence of str, optional
+        The label categories in class-id order (the job's ``labelCategories``); default: the
+        sorted labels seen.
+
+    Raises
+    ------
+    AnnotationError
+        Naming the item and worker of an answer without a label or with an unknown one.
+    """
+    triples = []
+    for row in rows:
+        try:
+            label = answer_label(row.content)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
+        triples.append((row.item, row.worker, label))
+    return Annotations.from_records(triples, _classes_or_none(classes))
+
+
+def multilabel_annotations(
+    rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
+) -> MultiLabelAnnotations:
+    """Encode multi-label answers (lists of class names; an empty list is an answer)."""
+    triples = []
+    for row in rows:
+        try:
+            labels = answer_labels(row.content)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
+        triples.append((row.item, row.worker, labels))
+    return MultiLabelAnnotations.from_records(triples, _classes_or_none(classes))
+
+
+def box_annotations(
+    rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
+) -> BoxAnnotations:
+    """Encode bounding-box answers; a worker who drew nothing still counts as having answered."""
+    answers = []
+    for row in rows:
+        try:
+            ans = answer_boxes(row.content)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
+        size = (ans.image_width, ans.image_height)
+        answers.append((row.item, row.worker, list(ans.boxes), size))
+    return BoxAnnotations.from_answers(answers, _classes_or_none(classes))
+
+
+@dataclass(frozen=True)
+class LabelContent:
+    """The label value and metadata for one data object (one output-manifest label attribute)."""
+
+    item: Any
+    value: Any
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_content(self, attribute: str) -> dict[str, Any]:
+        """``{attribute: value, attribute-metadata: metadata}``."""
+        return {attribute: self.value, f"{attribute}-metadata": self.metadata}
+
+
+def _metadata(kind: str, job_name: str, date: str | None, **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = dict(extra)
+    meta.update(
+        {
+            "type": f"groundtruth/{kind}",
+            "job-name": job_name,
+            "human-annotated": "yes",
+            "creation-date": date or creation_date(),
+        }
+    )
+    return meta
+
+
+def classification_contents(
+    estimator: Any, *, job_name: str, text: bool = False, date: str | None = None
+) -> Iterator[LabelContent]:
+    """Label content per item of a fitted single-label estimator (reference 3.3).
+
+    The label value is the class index; metadata holds ``class-name`` and ``confidence``.
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> mv = MajorityVote().fit([(0, "w1", "Owl"), (0, "w2", "Owl"), (1, "w1", "Duck")])
+    >>> c = next(classification_contents(mv, job_name="labeling-job/j", date="d"))
+    >>> c.value, c.metadata["class-name"], c.metadata["confidence"], c.metadata["type"]
+    (1, 'Owl', 1.0, 'groundtruth/image-classification')
+    """
+    kind = "text-classification" if text else "image-classification"
+    classes = estimator.classes_.tolist()
+    for item, code, conf in zip(
+        estimator.item_ids_.tolist(),
+        np.asarray(estimator.label_codes_).tolist(),
+        estimator.confidence_.tolist(),
+        strict=True,
+    ):
+        yield LabelContent(
+            item,
+            int(code),
+            _metadata(
+                kind,
+                job_name,
+                date,
+                **{"class-name": str(classes[code]), "confidence": _round(conf)},
+            ),
+        )
+
+
+def multilabel_contents(
+    estimator: Any, *, job_name: str, text: bool = False, date: str | None = None
+) -> Iterator[LabelContent]:
+    """Label content per item of a fitted :class:`MultiLabelConsolidator` (reference 3.4).
+
+    The label value lists the selected class ids (ascending); ``class-map`` and
+    ``confidence-map`` cover exactly those ids.
+
+    Examples
+    --------
+    >>> from consolidation import MultiLabelConsolidator
+    >>> ml = MultiLabelConsolidator().fit([("i", "w1", ["cat"]), ("i", "w2", ["cat", "dog"])])
+    >>> c = next(multilabel_contents(ml, job_name="labeling-job/j", date="d"))
+    >>> c.value, c.metadata["class-map"]
+    ([0, 1], {'0': 'cat', '1': 'dog'})
+    """
+    kind = "text-classification-multilabel" if text else "image-classification-multilabel"
+    classes = [str(c) for c in estimator.classes_.tolist()]
+    for i, item in enumerate(estimator.item_ids_.tolist()):
+        ids = np.flatnonzero(estimator.selected_[i]).tolist()
+        yield LabelContent(
+            item,
+            ids,
+            _metadata(
+                kind,
+                job_name,
+                date,
+                **{
+                    "class-map": {str(k): classes[k] for k in ids},
+                    "confidence-map": {str(k): _round(estimator.probabilities_[i, k]) for k in ids},
+                },
+            ),
+        )
+
+
+def box_contents(
+    estimator: Any,
+    *,
+    job_name: str,
+    image_sizes: Mapping[Any, tuple[float, float]] | None = None,
+    date: str | None = None,
+) -> Iterator[LabelContent]:
+    """Label content per item of a fitted :class:`BoxConsolidator` (reference 3.5).
+
+    Items without boxes get ``annotations: []``, ``objects: []`` and ``class-map: {}``. Class
+    ids are positions in the estimator's classes (the job's label categories when given).
+    ``image_size`` is written when the size is known (depth 3, as the service writes).
+    """
+    classes = [str(c) for c in estimator.classes_.tolist()]
+    out = estimator.boxes_
+    offsets = np.append(estimator.item_offsets_, out.size)
+    sizes = image_sizes or {}
+    for i, item in enumerate(estimator.item_ids_.tolist()):
+        rows = out[offsets[i] : offsets[i + 1]]
+        annotations = [
+            {
+                "class_id": int(r["label"]),
+                "left": float(r["left"]),
+                "top": float(r["top"]),
+                "width": float(r["width"]),
+                "height": float(r["height"]),
+            }
+            for r in rows
+        ]
+        value: dict[str, Any] = {}
+        size = sizes.get(item)
+        if size is not None and all(v is not None and math.isfinite(v) for v in size):
+            value["image_size"] = [{"width": int(size[0]), "height": int(size[1]), "depth": 3}]
+        value["annotations"] = annotations
+        ids = sorted({int(r["label"]) for r in rows})
+        yield LabelContent(
+            item,
+            value,
+            _metadata(
+                "object-detection",
+                job_name,
+                date,
+                objects=[{"confidence": _round(r["confidence"])} for r in rows],
+                **{"class-map": {str(k): classes[k] for k in ids}},
+            ),
+        )
+
+
+def merge_into_manifest(
+    records: Iterable[dict[str, Any]],
+    contents: Mapping[str, LabelContent],
+    attribute: str,
+    *,
+    key: str | None = None,
+) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Add consolidated labels to input-manifest records, keeping every other key.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Input-manifest lines, in order.
+    contents : mapping of str -> LabelContent
+        Keyed by data object id (``datasetObjectId``).
+    attribute : str
+        The label attribute name.
+    key : str, optional
+        Record field holding the object id; by default the id is the 0-based line number, as
+        for Ground Truth's manifest input.
+
+    Yields
+    ------
+    (record, labelled) : (dict, bool)
+        The record (with ``attribute`` and ``attribute-metadata`` when it was labelled) and
+        whether it was.
+
+    Examples
+    --------
+    >>> c = {"0": LabelContent("0", 1, {"class-name": "Owl"})}
+    >>> [r for r, _ in merge_into_manifest([{"source-ref": "s3://b/a.jpg"}], c, "birds")]
+    [{'source-ref': 's3://b/a.jpg', 'birds': 1, 'birds-metadata': {'class-name': 'Owl'}}]
+    """
+    for lineno, record in enumerate(records):
+        object_id = str(record.get(key) if key is not None else lineno)
+        content = contents.get(object_id)
+        if content is None:
+            yield record, False
+            continue
+        merged = dict(record)
+        merged.pop(attribute, None)
+        merged.pop(f"{attribute}-metadata", None)
+        merged.update(content.as_content(attribute))
+        yield merged, True

@@ -1,0 +1,338 @@
+"""Post-annotation (consolidation) Lambda for Ground Truth custom workflows, testable offline.
+
+``handler(event, context)`` implements the contract of reference section 4: it reads the payload
+(``payload.s3Uri`` as a local path, ``file://`` or ``s3://`` URI, or an inline list), detects the
+task from the answers, consolidates the whole batch, and returns one element per data object::
+
+    [{"datasetObjectId": "14",
+      "consolidatedAnnotation": {"content": {"<labelAttributeName>": ...,
+                                             "<labelAttributeName>-metadata": {...}}}}]
+
+A data object whose answers cannot be used (undecodable content, a missing worker id, a label
+outside ``labelCategories``) is logged with its ``datasetObjectId`` and the reason, and left out:
+it never fails the batch.
+
+Settings come from the environment:
+
+``CONSOLIDATION_TASK``
+    ``auto`` (default: detected from the answer content), ``classification``, ``multilabel`` or
+    ``boxes``.
+``CONSOLIDATION_METHOD``
+    Single-label method for classification and multi-label: ``default``, ``mds``,
+    ``mds-service``, ``ds`` or ``mv`` (default ``default``).
+``CONSOLIDATION_OUTPUT``
+    ``builtin`` (default): the label value plus metadata as the built-in task types write them;
+    ``custom``: only a self-describing label value (Ground Truth adds the metadata of a custom
+    workflow itself).
+``CONSOLIDATION_STATE``
+    A path or ``s3://`` URI of a :class:`~consolidation.WorkerState` (classification only): read
+    before the batch when it exists (warm start), written after it with this batch's evidence.
+
+Packaging: numba is imported on the first kernel call only; set ``NUMBA_CACHE_DIR=/tmp`` so its
+compiled kernels are cached in the Lambda's writable directory. Without numba the numpy backend
+gives the same results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from manifests.io import Accounting
+from manifests.responses import (
+    AnswerRow,
+    answer_boxes,
+    answer_label,
+    answer_labels,
+    load_json_uri,
+    read_payload,
+)
+
+from . import groundtruth as gt
+from ._errors import AnnotationError, InvalidParameterError
+from ._methods import METHODS, make_estimator
+from .worker_state import WorkerState
+
+__all__ = ["Settings", "handler"]
+
+log = logging.getLogger(__name__)
+
+_OUTPUTS = ("builtin", "custom")
+
+
+class Settings:
+    """The handler's settings, from the environment (see the module docstring)."""
+
+    def __init__(
+        self,
+        task: str = "auto",
+        method: str = "default",
+        output: str = "builtin",
+        state: str | None = None,
+    ) -> None:
+        if task not in ("auto", *gt.TASKS):
+            raise InvalidParameterError(
+                "CONSOLIDATION_TASK", task, "auto or " + ", ".join(gt.TASKS)
+            )
+        if method not in METHODS:
+            raise InvalidParameterError("CONSOLIDATION_METHOD", method, ", ".join(METHODS))
+        if output not in _OUTPUTS:
+            raise InvalidParameterError("CONSOLIDATION_OUTPUT", output, "builtin or custom")
+        self.task, self.method, self.output, self.state = task, method, output, state or None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``CONSOLIDATION_*`` variables (``os.environ`` by default)."""
+        env = os.environ if env is None else env
+        return cls(
+            env.get("CONSOLIDATION_TASK", "auto") or "auto",
+            env.get("CONSOLIDATION_METHOD", "default") or "default",
+            env.get("CONSOLIDATION_OUTPUT", "builtin") or "builtin",
+            env.get("CONSOLIDATION_STATE"),
+        )
+
+
+# ------------------------------------------------------------------------------ state I/O
+def _read_state(uri: str) -> WorkerState | None:
+    if uri.startswith("s3://"):
+        try:
+            data = load_json_uri(uri)
+        except Exception as exc:  # a missing object on S3 means: first batch
+            log.info("no worker state at %s yet (%s)", uri, exc)
+            return None
+        return WorkerState.from_dict(data)
+    path = urlparse(uri).path if uri.startswith("file://") else uri
+    if not os.path.exists(path):
+        log.info("no worker state at %s yet", uri)
+        return None
+    return WorkerState.load(path)
+
+
+def _write_state(state: WorkerState, uri: str) -> None:
+    if uri.startswith("s3://"):
+        import boto3  # provided by the Lambda runtime; never a dependency
+
+        parsed = urlparse(uri)
+        body = json.dumps(state.to_dict(), ensure_ascii=False, allow_nan=False).encode()
+        boto3.client("s3").put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=body)
+        return
+    state.save(urlparse(uri).path if uri.startswith("file://") else uri)
+
+
+# ------------------------------------------------------------------------------ payload
+def _load_payload(event: Mapping[str, Any]) -> list[Any]:
+    payload = event.get("payload")
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, Mapping) and isinstance(payload.get("s3Uri"), str):
+        doc = load_json_uri(payload["s3Uri"])
+        if not isinstance(doc, list):
+            raise AnnotationError(f"{payload['s3Uri']}: a payload is a JSON array of data objects")
+        return doc
+    raise AnnotationError("the event has neither payload.s3Uri nor an inline payload list")
+
+
+def _categories(event: Mapping[str, Any]) -> list[str] | None:
+    cats = event.get("labelCategories")
+    if not cats:
+        return None
+    # The docs allow label names or objects from the label category file.
+    return [str(c["label"]) if isinstance(c, Mapping) else str(c) for c in cats]
+
+
+def _check_row(row: AnswerRow, task: str, categories: Sequence[str] | None) -> None:
+    """Raise ValueError/KeyError/TypeError when an answer cannot be used for ``task``."""
+    if task == "classification":
+        labels = [answer_label(row.content)]
+    elif task == "multilabel":
+        labels = answer_labels(row.content)
+    else:
+        labels = [b.label for b in answer_boxes(row.content).boxes]
+    if categories is not None:
+        unknown = [lab for lab in labels if lab not in categories]
+        if unknown:
+            raise ValueError(f"label {unknown[0]!r} is not one of labelCategories")
+
+
+def _index_of(field: str) -> int | None:
+    # Rejection fields look like "[3].annotations[1].workerId".
+    if field.startswith("[") and "]" in field:
+        try:
+            return int(field[1 : field.index("]")])
+        except ValueError:
+            return None
+    return None
+
+
+# ------------------------------------------------------------------------------ handler
+def handler(
+    event: Mapping[str, Any],
+    context: Any = None,
+    *,
+    load_payload: Callable[[Mapping[str, Any]], list[Any]] | None = None,
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
+    """Consolidate one batch of a labeling job (the post-annotation Lambda entry point).
+
+    Parameters
+    ----------
+    event : mapping
+        The post-annotation request: ``labelAttributeName``, ``payload`` (``s3Uri`` or a list),
+        optional ``labelCategories`` and ``labelingJobArn``.
+    context : object, optional
+        The Lambda context (unused).
+    load_payload : callable, optional
+        Replaces reading ``payload`` (for tests, or other storage).
+    settings : Settings, optional
+        Default: :meth:`Settings.from_env`.
+
+    Returns
+    -------
+    list of dict
+        One element per consolidated data object, in payload order.
+
+    Examples
+    --------
+    >>> event = {"labelAttributeName": "birds", "labelCategories": ["Owl", "Duck"],
+    ...   "labelingJobArn": "arn:aws:sagemaker:us-east-1:1:labeling-job/birds",
+    ...   "payload": [{"datasetObjectId": "0", "annotations": [
+    ...     {"workerId": "w1", "annotationData": {"content": '{"c": {"label": "Owl"}}'}},
+    ...     {"workerId": "w2", "annotationData": {"content": '{"c": {"label": "Owl"}}'}}]}]}
+    >>> out = handler(event, settings=Settings(method="mv"))
+    >>> out[0]["consolidatedAnnotation"]["content"]["birds"]
+    0
+    """
+    settings = settings or Settings.from_env()
+    attribute = event.get("labelAttributeName")
+    if not isinstance(attribute, str) or not attribute:
+        raise AnnotationError("the event has no labelAttributeName")
+    categories = _categories(event)
+    job_name = gt.job_name_from_arn(event.get("labelingJobArn"))
+    payload = (load_payload or _load_payload)(event)
+
+    # Decode every answer; any rejected answer disqualifies its whole data object.
+    acc = Accounting(on_error="collect", max_rejections=10**9)
+    rows = list(read_payload(payload, accounting=acc))
+    ids = [
+        str(e.get("datasetObjectId")) if isinstance(e, Mapping) else f"[{i}]"
+        for i, e in enumerate(payload)
+    ]
+    bad: dict[str, str] = {}
+    for rej in acc.rejections:
+        i = _index_of(rej.field)
+        bad.setdefault(ids[i] if i is not None else "?", f"{rej.field}: {rej.reason}")
+    rows = [r for r in rows if r.item not in bad]
+    task = settings.task
+    if task == "auto" and rows:
+        task = gt.detect_task(rows[0].content)
+    good: list[AnswerRow] = []
+    for row in rows:
+        if row.item in bad:
+            continue
+        try:
+            _check_row(row, task, categories)
+        except (ValueError, KeyError, TypeError, AnnotationError) as exc:
+            bad[row.item] = f"worker {row.worker}: {exc}"
+        else:
+            good.append(row)
+    good = [r for r in good if r.item not in bad]
+    answered = {r.item for r in good}
+    for object_id in ids:
+        if object_id not in answered and object_id not in bad:
+            bad[object_id] = "no answers"
+    for object_id, reason in bad.items():
+        log.warning("datasetObjectId %s skipped: %s", object_id, reason)
+    if not good:
+        return []
+    contents = _consolidate(good, task, categories, job_name, settings)
+    out = []
+    for object_id in dict.fromkeys(ids):
+        content = contents.get(object_id)
+        if content is None:
+            continue
+        if settings.output == "custom":
+            body = {attribute: _custom_value(content, task)}
+        else:
+            body = content.as_content(attribute)
+        out.append({"datasetObjectId": object_id, "consolidatedAnnotation": {"content": body}})
+    return out
+
+
+def _consolidate(
+    rows: list[AnswerRow],
+    task: str,
+    categories: Sequence[str] | None,
+    job_name: str,
+    settings: Settings,
+) -> dict[str, gt.LabelContent]:
+    if task == "classification":
+        ann = gt.classification_annotations(rows, categories)
+        est = make_estimator(settings.method)
+        warm = _read_state(settings.state) if settings.state else None
+        if warm is not None:
+            try:
+                warm.check_classes(ann.classes.tolist())
+            except AnnotationError as exc:
+                log.warning("worker state ignored: %s", exc)
+                warm = None
+        if warm is not None and _accepts_warm(est):
+            est.fit(ann, warm_start=warm)
+        else:
+            est.fit(ann)
+        if settings.state and hasattr(est, "worker_state_"):
+            _write_state(est.worker_state_, settings.state)
+        text = gt.is_text_task(rows)
+        items = gt.classification_contents(est, job_name=job_name, text=text)
+    elif task == "multilabel":
+        from .multilabel import MultiLabelConsolidator
+
+        ml = MultiLabelConsolidator(base=make_estimator(settings.method))
+        ml.fit(gt.multilabel_annotations(rows, categories))
+        items = gt.multilabel_contents(ml, job_name=job_name, text=gt.is_text_task(rows))
+    else:
+        from .boxes import BoxConsolidator
+
+        box_ann = gt.box_annotations(rows, categories)
+        boxes = BoxConsolidator().fit(box_ann)
+        sizes = {
+            item: (float(w), float(h))
+            for item, (w, h) in zip(box_ann.item_ids.tolist(), box_ann.image_sizes, strict=True)
+            if np.isfinite(w) and np.isfinite(h)
+        }
+        items = gt.box_contents(boxes, job_name=job_name, image_sizes=sizes)
+    return {str(c.item): c for c in items}
+
+
+def _accepts_warm(est: Any) -> bool:
+    import inspect
+
+    return "warm_start" in inspect.signature(est.fit).parameters
+
+
+def _custom_value(content: gt.LabelContent, task: str) -> Any:
+    meta = content.metadata
+    if task == "classification":
+        return {"label": meta["class-name"], "confidence": meta["confidence"]}
+    if task == "multilabel":
+        cmap, conf = meta["class-map"], meta["confidence-map"]
+        return {
+            "labels": [cmap[str(k)] for k in content.value],
+            "confidences": {cmap[str(k)]: conf[str(k)] for k in content.value},
+        }
+    cmap = meta["class-map"]
+    return {
+        "boundingBoxes": [
+            {
+                "label": cmap[str(a["class_id"])],
+                **{k: a[k] for k in ("left", "top", "width", "height")},
+                "confidence": o["confidence"],
+            }
+            for a, o in zip(content.value["annotations"], meta["objects"], strict=True)
+        ]
+    }
