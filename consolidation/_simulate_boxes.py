@@ -29,6 +29,7 @@ from scipy.optimize import linear_sum_assignment
 from ._box_annotations import BoxAnnotations
 from ._errors import InvalidParameterError
 from ._kernels.iou import _ranges, iou_matrix
+from ._mix import kind_counts
 
 __all__ = [
     "BOX_KINDS",
@@ -121,22 +122,7 @@ def _real(name: str, value: Any, low: float, high: float) -> float:
 
 
 def _kind_counts(worker_mix: Mapping[str, float] | None, n_workers: int) -> NDArray[np.int64]:
-    """Split ``n_workers`` over :data:`BOX_KINDS` by largest remainder (ties: order of kinds)."""
-    mix = DEFAULT_BOX_WORKER_MIX if worker_mix is None else worker_mix
-    allowed = f"a mapping from {list(BOX_KINDS)} to non-negative fractions with a positive sum"
-    if not isinstance(mix, Mapping) or not mix or any(k not in BOX_KINDS for k in mix):
-        raise InvalidParameterError("worker_mix", worker_mix, allowed)
-    try:
-        fractions = np.array([float(mix.get(k, 0.0)) for k in BOX_KINDS])
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError("worker_mix", dict(mix), allowed) from exc
-    if not np.isfinite(fractions).all() or (fractions < 0).any() or fractions.sum() <= 0:
-        raise InvalidParameterError("worker_mix", dict(mix), allowed)
-    quotas = fractions / fractions.sum() * n_workers
-    counts: NDArray[np.int64] = np.floor(quotas).astype(np.int64)
-    order = np.argsort(-(quotas - counts), kind="stable")
-    counts[order[: n_workers - int(counts.sum())]] += 1
-    return counts
+    return kind_counts(worker_mix, n_workers, BOX_KINDS, DEFAULT_BOX_WORKER_MIX)
 
 
 def _random_boxes(

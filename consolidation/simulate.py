@@ -36,6 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._annotations import Annotations
 from ._errors import InvalidParameterError
+from ._mix import kind_counts
 
 __all__ = [
     "DEFAULT_WORKER_MIX",
@@ -218,27 +219,7 @@ def _distribution(name: str, value: ArrayLike, size: int) -> NDArray[np.float64]
 
 
 def _kind_counts(worker_mix: Mapping[str, float] | None, n_workers: int) -> NDArray[np.int64]:
-    """Split ``n_workers`` over :data:`KINDS` by largest remainder (ties: order of KINDS)."""
-    mix = DEFAULT_WORKER_MIX if worker_mix is None else worker_mix
-    allowed = f"a mapping from {list(KINDS)} to non-negative fractions with a positive sum"
-    if not isinstance(mix, Mapping) or not mix:
-        raise InvalidParameterError("worker_mix", worker_mix, allowed)
-    fractions = np.zeros(len(KINDS))
-    for kind, fraction in mix.items():
-        canonical = _ALIASES.get(kind, kind)
-        if canonical not in KINDS:
-            raise InvalidParameterError("worker_mix", dict(mix), allowed)
-        try:
-            fractions[KINDS.index(canonical)] += float(fraction)
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameterError("worker_mix", dict(mix), allowed) from exc
-    if not np.isfinite(fractions).all() or (fractions < 0).any() or fractions.sum() <= 0:
-        raise InvalidParameterError("worker_mix", dict(mix), allowed)
-    quotas = fractions / fractions.sum() * n_workers
-    counts: NDArray[np.int64] = np.floor(quotas).astype(np.int64)
-    order = np.argsort(-(quotas - counts), kind="stable")
-    counts[order[: n_workers - int(counts.sum())]] += 1
-    return counts
+    return kind_counts(worker_mix, n_workers, KINDS, DEFAULT_WORKER_MIX, _ALIASES)
 
 
 # ---------------------------------------------------------------------------------- workers

@@ -102,17 +102,31 @@ class Kernel:
     twin : callable
         Vectorised numpy function with the same signature and the same results (to 1e-9).
     parallel : bool, default False
-        Compile with ``parallel=True``; the loop's module must define ``prange = range`` at module
-        level, and the name ``prange`` is bound to ``numba.prange`` for the compiled copy only
-        (so numba is still not imported until the kernel runs).
+        Compile with ``parallel=True``; the loop's module defines ``prange = range`` at module
+        level, and ``prange`` is bound to ``numba.prange`` for the compiled copy only.
+    helpers : tuple of callables, default ()
+        Plain-Python functions the loop calls; they are compiled with the same policy and bound,
+        under their names, in the compiled loop's globals.
+
+    Notes
+    -----
+    The loop and its helpers are compiled as copies that share the original code objects (so
+    numba's on-disk cache finds them) but see a copy of the module's globals: the module itself is
+    never modified and numba is not imported until a kernel runs.
     """
 
     def __init__(
-        self, loop: Callable[..., Any], twin: Callable[..., Any], *, parallel: bool = False
+        self,
+        loop: Callable[..., Any],
+        twin: Callable[..., Any],
+        *,
+        parallel: bool = False,
+        helpers: tuple[Callable[..., Any], ...] = (),
     ) -> None:
         self.loop = loop
         self.twin = twin
         self.parallel = parallel
+        self.helpers = helpers
         self.__name__ = loop.__name__
         self._compiled: Callable[..., Any] | None = None
 
@@ -123,18 +137,20 @@ class Kernel:
                 return None
             import numba
 
-            func = self.loop
+            namespace = dict(self.loop.__globals__)
             if self.parallel:
-                # Same code object (so numba's on-disk cache still finds it), globals with
-                # prange bound to numba's parallel range.
-                glb = dict(func.__globals__, prange=numba.prange)
+                namespace["prange"] = numba.prange
+
+            def rebind(fn: Callable[..., Any], parallel: bool) -> Any:
                 copy = types.FunctionType(
-                    func.__code__, glb, func.__name__, func.__defaults__, func.__closure__
+                    fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__
                 )
-                copy.__qualname__ = func.__qualname__
-                copy.__module__ = func.__module__
-                func = copy
-            self._compiled = numba.njit(parallel=self.parallel, **JIT_OPTIONS)(func)
+                copy.__module__, copy.__qualname__ = fn.__module__, fn.__qualname__
+                return numba.njit(parallel=parallel, **JIT_OPTIONS)(copy)
+
+            for helper in self.helpers:
+                namespace[helper.__name__] = rebind(helper, False)
+            self._compiled = rebind(self.loop, self.parallel)
         return self._compiled
 
     def get(self, backend: Backend) -> Callable[..., Any]:

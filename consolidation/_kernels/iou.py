@@ -13,15 +13,13 @@ boxes to the current clusters is not trivial, and :func:`cluster_boxes` resolves
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from ._backend import JIT_OPTIONS, Backend, Kernel, numba_available, resolve_backend
+from ._backend import Backend, Kernel, resolve_backend
 
 __all__ = [
     "CLUSTER",
@@ -416,46 +414,9 @@ def _cluster_twin(
 
 
 # ------------------------------------------------------------------------- kernels and driver
-class _KernelWithHelpers(Kernel):
-    """A :class:`Kernel` whose loop calls plain-Python helpers; all are compiled on first use.
-
-    numba needs compiled callees, and numba is imported lazily, so the helpers are compiled together
-    with the loop, into a copy of the module's globals (the module itself is never modified).
-    """
-
-    def __init__(
-        self,
-        loop: Callable[..., Any],
-        twin: Callable[..., Any],
-        helpers: tuple[Callable[..., Any], ...],
-    ) -> None:
-        super().__init__(loop, twin)
-        self.helpers = helpers
-
-    def compiled(self) -> Callable[..., Any] | None:
-        """Return the numba-compiled loop, or None when numba cannot be used."""
-        if self._compiled is None:
-            if not numba_available():
-                return None
-            import numba
-
-            namespace = dict(self.loop.__globals__)
-
-            def rebind(fn: Callable[..., Any]) -> Any:
-                code = fn.__code__
-                copy = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__)
-                copy.__module__, copy.__qualname__ = fn.__module__, fn.__qualname__
-                return numba.njit(**JIT_OPTIONS)(copy)
-
-            for helper in self.helpers:
-                namespace[helper.__name__] = rebind(helper)
-            self._compiled = rebind(self.loop)
-        return self._compiled
-
-
-IOU_MATRIX = _KernelWithHelpers(_iou_matrix_loop, _iou_matrix_twin, (_iou1,))
-PAIRED_IOU = _KernelWithHelpers(_paired_iou_loop, _paired_iou_twin, (_iou1,))
-CLUSTER = _KernelWithHelpers(_cluster_loop, _cluster_twin, (_iou1, _median_fuse, _join_run))
+IOU_MATRIX = Kernel(_iou_matrix_loop, _iou_matrix_twin, helpers=(_iou1,))
+PAIRED_IOU = Kernel(_paired_iou_loop, _paired_iou_twin, helpers=(_iou1,))
+CLUSTER = Kernel(_cluster_loop, _cluster_twin, helpers=(_iou1, _median_fuse, _join_run))
 SEGMENT_SORT = Kernel(_segment_sort_loop, _segment_sort_twin)
 _SMALL_SEGMENT = 64  # longer segments are sorted by numpy even on the numba backend
 
