@@ -1,0 +1,202 @@
+"""Plumbing shared by the ``gt-manifest`` commands: I/O, accounting, progress, options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from manifests._accounting import Accounting
+from manifests._catalog import read_label_categories
+from manifests.errors import ManifestError
+from manifests.io import MAX_LINE_LENGTH, Reader, read, write
+from manifests.records import Record
+
+PROG = "gt-manifest"
+T = TypeVar("T")
+
+
+class UsageError(ManifestError):
+    """Bad command-line usage (exit status 2)."""
+
+
+def err(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------------------------------------
+# progress
+# -------------------------------------------------------------------------------------------------
+
+
+def progress(
+    items: Iterable[T], reader: Reader | None, enabled: bool, label: str = "lines"
+) -> Iterable[T]:
+    """Return ``items``, drawing a progress bar on stderr while they are consumed.
+
+    The bar appears once the work has taken more than a second; when ``enabled`` is false the
+    iterable is returned as it is (no wrapper on the hot path).
+    """
+    if not enabled:
+        return items
+    return _bar(items, reader, label)
+
+
+def _bar(items: Iterable[T], reader: Reader | None, label: str) -> Iterator[T]:
+    start = last = time.monotonic()
+    shown = False
+    n = 0
+    try:
+        for n, item in enumerate(items, 1):
+            if n & 0xFFF == 0:
+                now = time.monotonic()
+                if now - start > 1.0 and now - last > 0.25:
+                    last = now
+                    shown = True
+                    frac = reader.progress if reader is not None else None
+                    rate = n / (now - start)
+                    if frac is not None:
+                        bar = "#" * int(frac * 30)
+                        text = f"[{bar:<30}] {frac:6.1%} {n:,} {label} ({rate:,.0f}/s)"
+                    else:
+                        text = f"{n:,} {label} ({rate:,.0f}/s)"
+                    sys.stderr.write("\r" + text)
+                    sys.stderr.flush()
+            yield item
+    finally:
+        if shown:
+            sys.stderr.write("\r" + " " * 79 + "\r")
+            sys.stderr.flush()
+
+
+def progress_enabled(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "progress", True)) and sys.stderr.isatty()
+
+
+# -------------------------------------------------------------------------------------------------
+# shared plumbing
+# -------------------------------------------------------------------------------------------------
+
+
+def accounting(args: argparse.Namespace, default: str = "raise") -> Accounting:
+    policy = args.on_error or default
+    return Accounting(
+        on_error="raise" if policy == "raise" else "collect", max_rejections=args.max_errors
+    )
+
+
+def open_input(args: argparse.Namespace, acc: Accounting, path: str | None = None) -> Reader:
+    source = path if path is not None else args.input
+    name = "<stdin>" if source == "-" else None
+    if source != "-" and not os.path.exists(source):
+        raise UsageError(f"{source}: no such file")
+    return read(source, accounting=acc, name=name, max_line_length=args.max_line_length)
+
+
+def report(args: argparse.Namespace, acc: Accounting, written: str = "written") -> None:
+    for rejection in acc.rejections:
+        print(str(rejection), file=sys.stderr)
+    if not args.quiet:
+        print(f"{PROG} {args.command}: {acc.summary(written)}", file=sys.stderr)
+
+
+def pipeline(
+    args: argparse.Namespace,
+    build: Callable[[Iterable[Record], Accounting], Iterable[Record]],
+    *,
+    input_path: str | None = None,
+) -> Accounting:
+    acc = accounting(args)
+    with open_input(args, acc, input_path) as reader:
+        records = progress(reader, reader, progress_enabled(args))
+        write(build(records, acc), args.output, accounting=acc, verbatim=not args.normalize)
+    acc.check()
+    return acc
+
+
+def load_labels(value: str | None) -> list[str] | None:
+    """Read a label list from a file (label-category JSON, JSON list, lines) or ``a,b,c``."""
+    if value is None:
+        return None
+    if os.path.exists(value):
+        try:
+            return read_label_categories(value)
+        except (ValueError, ManifestError) as exc:
+            raise UsageError(f"{value}: not a label-category file: {exc}") from exc
+    if "," in value or not (os.sep in value or value.endswith((".json", ".txt"))):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    raise UsageError(f"{value}: no such file")
+
+
+def pairs(values: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values or ():
+        old, sep, new = value.partition("=")
+        if not sep or not old or not new:
+            raise UsageError(f"{option} expects OLD=NEW, got {value!r}")
+        out.append((old, new))
+    return out
+
+
+def spooled_input(args: argparse.Namespace) -> str:
+    """Input path for two-pass commands (stdin is copied to a temporary file)."""
+    if args.input != "-":
+        return str(args.input)
+    fd, path = tempfile.mkstemp(prefix="gt-manifest-", suffix=".manifest")
+    with os.fdopen(fd, "wb") as fh:
+        shutil.copyfileobj(sys.stdin.buffer, fh)
+    args._cleanup = path
+    return path
+
+
+def write_text(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+
+def common_options(
+    p: argparse.ArgumentParser, *, output_help: str = "output path (default: stdout)"
+) -> None:
+    p.add_argument("input", help="input manifest path ('-' for stdin; .gz is decompressed)")
+    p.add_argument("-o", "--output", default=None, help=output_help)
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default=None,
+        help="invalid lines: stop with exit 1 (raise, the default) or drop and list them (skip)",
+    )
+    p.add_argument(
+        "--max-errors", type=int, default=50, metavar="N", help="list at most N rejected lines (50)"
+    )
+    p.add_argument(
+        "--max-line-length",
+        type=int,
+        default=MAX_LINE_LENGTH,
+        metavar="N",
+        help=f"reject lines longer than N characters (default {MAX_LINE_LENGTH})",
+    )
+    p.add_argument(
+        "--normalize", action="store_true", help="re-serialise every line (compact JSON)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no accounting line on stderr")
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never show a progress bar"
+    )
+
+
+def attribute_option(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument(
+        "-a",
+        "--attribute",
+        required=required,
+        help="label attribute to work on (default: the line's only label attribute)",
+    )
