@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 from pathlib import Path
 
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-PAIR = re.compile(r"```python\n(.*?)```\s*\n```text\n(.*?)```", re.S)
-EXAMPLES = PAIR.findall(README.read_text(encoding="utf-8"))
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
+
+
+def _examples() -> list[tuple[str, str]]:
+    """(code, output) for every ```python block directly followed by a ```text block."""
+    text = README.read_text("utf-8")
+    blocks = [(m.group(1), m.group(2), m.start(), m.end()) for m in FENCE.finditer(text)]
+    pairs = []
+    for (lang, code, _, end), (next_lang, out, start, _) in itertools.pairwise(blocks):
+        if lang == "python" and next_lang == "text" and not text[end:start].strip():
+            pairs.append((code, out))
+    return pairs
+
+
+EXAMPLES = _examples()
 
 
 def test_readme_has_examples() -> None:
