@@ -21,6 +21,7 @@ import gzip
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -55,10 +56,32 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise ValueError(f"{text} does not fit a double (it would be infinite)")
+    return value
+
+
+_INF = float("inf")
+_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 # the C scanner behind JSONDecoder.raw_decode, called directly to skip a Python-level wrapper
 _scan_once: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
 _JSON_WS = " \t\r\n"
+
+# Optional accelerator (extra "fast"): orjson parses about 3x faster than the json module. It is
+# strict RFC 8259, so anything it refuses (NaN, integers beyond 64 bits, ...) goes through the json
+# module as before: what is accepted, what is rejected and the error messages do not change.
+# orjson turns integers beyond 64 bits into floats silently, so a line with a run of 19 or more
+# digits is always parsed by the json module (exact integers).
+_fast_loads: Callable[[str], Any] | None
+_FastError: type[Exception]
+try:
+    from orjson import JSONDecodeError as _FastError
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_loads, _FastError = None, ValueError
+_long_number = re.compile(r"\d{19}").search
 _new_record = dict.__new__
 _dict_update = dict.update
 
@@ -180,6 +203,7 @@ class Reader:
         name = self.name
         max_len = self.max_line_length if self.max_line_length is not None else sys.maxsize
         scan = _scan_once
+        fast = _fast_loads
         ws = _JSON_WS
         lineno = 0
         try:
@@ -216,6 +240,20 @@ class Reader:
                         line=text,
                     )
                     continue
+                if fast is not None and not _long_number(text):
+                    try:
+                        obj = fast(text)
+                    except _FastError:
+                        pass  # the json module decides, and explains
+                    else:
+                        if type(obj) is dict:
+                            rec = _new_record(Record)
+                            _dict_update(rec, obj)
+                            rec._raw = text
+                            rec.source = name
+                            rec.lineno = lineno
+                            yield rec
+                            continue
                 try:
                     obj, end = scan(text, 0)
                     if end != len(text):

@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlparse
 
 from manifests._values import as_number
 from manifests.errors import FieldError, ManifestError
-from manifests.io import Accounting
+from manifests.io import Accounting, _finite_float
 
 __all__ = [
     "AnswerBox",
@@ -58,7 +58,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 @dataclass(frozen=True)

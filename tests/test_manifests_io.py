@@ -330,3 +330,43 @@ def test_fixture_files_read_cleanly() -> None:
         acc = Accounting()
         n = write(read(path, accounting=acc), io.StringIO(), accounting=acc)
         assert n == acc.read > 0
+
+
+TRICKY_LINES = [
+    '{"source-ref": "s3://b/a\u200b.jpg", "n": 1}',
+    '{"n": 123456789012345678901234567890}',  # beyond 64 bits: must stay an exact int
+    '{"n": -9223372036854775809, "m": 18446744073709551616}',
+    '{"x": NaN}',
+    '{"x": Infinity}',
+    '{"x": 1e400}',
+    '{"x": -0.0, "y": 164.60000000000002, "z": 1E-7}',
+    '{"k": 1, "k": 2}',
+    '{"s": "\\ud800"}',
+    '{"s": "caf\u00e9 \\u00e9 \\n"}',
+    "[1, 2]",
+    '{"a": {"b": [{"c": null}]}} trailing',
+    '{"truncated": [1, 2',
+]
+
+
+def test_orjson_fast_path_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("orjson")
+    import manifests.io as mio
+
+    def parse() -> tuple[list[tuple[dict, str | None]], list[str]]:
+        acc = mio.Accounting(on_error="collect")
+        records = [(dict(r), r.raw) for r in mio.read(TRICKY_LINES, accounting=acc)]
+        return records, [str(r) for r in acc.rejections]
+
+    assert mio._fast_loads is not None
+    fast = parse()
+    monkeypatch.setattr(mio, "_fast_loads", None)
+    slow = parse()
+    assert fast == slow
+    records, rejections = fast
+    assert records[1][0]["n"] == 123456789012345678901234567890
+    assert type(records[2][0]["m"]) is int
+    assert [r.split(": ", 2)[0] for r in rejections] == [
+        f"<lines>:{n}" for n in (4, 5, 6, 11, 12, 13)
+    ]
+    assert "1e400 does not fit a double" in rejections[2]
