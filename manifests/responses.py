@@ -22,6 +22,7 @@ rejected with the file and the JSON path of the field.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -254,6 +255,8 @@ def decode_content(value: Any) -> Any:
 def load_json_uri(uri: str | os.PathLike[str]) -> Any:
     """Load a JSON document from a local path, a ``file://`` URI or an ``s3://`` URI.
 
+    Local files may be gzip-compressed (detected from their first bytes).
+
     ``s3://`` needs boto3, imported only then (it is not a dependency of this package).
     """
     text = os.fspath(uri)
@@ -270,7 +273,10 @@ def load_json_uri(uri: str | os.PathLike[str]) -> Any:
     if text.startswith("file://"):
         text = unquote(urlparse(text).path)
     with open(text, "rb") as fh:
-        return _loads(fh.read())
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":  # gzip magic: .json.gz payloads and answers
+        data = gzip.decompress(data)
+    return _loads(data)
 
 
 def _iteration_of(path: str) -> int | None:

@@ -1,0 +1,448 @@
+"""``gt-consolidate classify``, ``workers`` and ``evaluate``: single-label consolidation."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from manifests._cli_util import progress, progress_enabled
+from manifests.io import Accounting
+from manifests.validation import check_attribute_name
+
+from . import groundtruth as gt
+from ._annotations import Annotations
+from ._cli_io import (
+    PROG,
+    AnswerSource,
+    InputError,
+    UsageError,
+    class_order,
+    load_classes,
+    load_gold,
+    open_source,
+    output_text,
+    write_manifest,
+)
+from ._errors import AnnotationError
+from ._methods import METHODS, make_estimator
+from .worker_state import WorkerState
+
+__all__ = [
+    "accounting",
+    "cmd_classify",
+    "cmd_evaluate",
+    "cmd_workers",
+    "estimator",
+    "fit_classification",
+    "report",
+]
+
+
+# -------------------------------------------------------------------------------------------------
+# shared
+# -------------------------------------------------------------------------------------------------
+
+
+def accounting(args: argparse.Namespace) -> Accounting:
+    """Return the accounting of a command: stop at the first bad answer, or collect (``skip``)."""
+    policy: Literal["collect", "raise"] = "collect" if args.on_error == "skip" else "raise"
+    return Accounting(on_error=policy, max_rejections=args.max_errors)
+
+
+def report(args: argparse.Namespace, acc: Accounting, text: str) -> None:
+    """Print the rejected answers and the one-line accounting on stderr (unless ``--quiet``)."""
+    for rejection in acc.rejections:
+        print(str(rejection), file=sys.stderr)
+    if not args.quiet:
+        more = len(acc.rejections) < acc.rejected
+        note = f" ({acc.rejected - len(acc.rejections)} not listed)" if more else ""
+        print(f"{PROG} {args.command}: {text}, rejected {acc.rejected}{note}", file=sys.stderr)
+
+
+def estimator(method: str) -> Any:
+    """Return a fresh estimator for a ``--method`` name (a clear message when unavailable)."""
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    try:
+        return make_estimator(method)
+    except ImportError as exc:
+        raise UsageError(
+            f"method {method!r} is not available in this installation ({exc}); "
+            "use --method mds, ds or mv"
+        ) from exc
+
+
+def quality_module() -> Any:
+    """Return :mod:`consolidation.quality`, or None while it does not exist."""
+    try:
+        return importlib.import_module("consolidation.quality")
+    except ModuleNotFoundError as exc:
+        if exc.name != "consolidation.quality":
+            raise
+        return None
+
+
+def accepts_warm_start(est: Any) -> bool:
+    """Whether ``est.fit`` takes ``warm_start=`` (the EM methods)."""
+    return "warm_start" in inspect.signature(est.fit).parameters
+
+
+def check_cap(value: float | None) -> None:
+    """Validate ``--max-confidence``."""
+    if value is not None and not 0.0 < value <= 1.0:
+        raise UsageError(f"--max-confidence must be in (0, 1], got {value}")
+
+
+def read_classification(
+    args: argparse.Namespace,
+    acc: Accounting,
+    classes: Sequence[str] | None,
+    source: AnswerSource | None = None,
+) -> tuple[Annotations, bool]:
+    """Read the answers of ``args.input``; return the annotations and whether it is a text task."""
+    if source is None:
+        source = open_source(args.input, "classification", acc, classes)
+    else:
+        source.classes = classes
+    triples = list(progress(source, None, progress_enabled(args), "answers"))
+    if not triples:
+        raise InputError(f"{source.name}: no usable answers")
+    order = list(classes) if classes is not None else class_order(t[2] for t in triples)
+    return Annotations.from_records(triples, order), source.text
+
+
+def fit_classification(
+    args: argparse.Namespace, acc: Accounting, method: str, *, state_path: str | None = None
+) -> tuple[Any, Annotations, bool, str]:
+    """Read the answers and fit ``method`` (warm-started from ``state_path`` when it exists)."""
+    source = open_source(args.input, "classification", acc)
+    est = estimator(method)
+    classes = load_classes(args.classes)
+    state = None
+    if state_path:
+        if not accepts_warm_start(est):
+            raise UsageError(
+                f"--state needs a method that learns worker quality (mds, mds-service, ds), "
+                f"not {method!r}"
+            )
+        if os.path.exists(state_path):
+            try:
+                state = WorkerState.load(state_path)
+            except (AnnotationError, OSError) as exc:
+                raise InputError(f"{state_path}: {exc}") from exc
+            if classes is None:
+                classes = [str(c) for c in state.classes]
+            else:
+                try:
+                    state.check_classes(classes)
+                except AnnotationError as exc:
+                    raise InputError(f"{state_path}: {exc}") from exc
+    ann, text = read_classification(args, acc, classes, source)
+    note = ""
+    if state is not None:
+        try:
+            state.check_classes(ann.classes.tolist())
+        except AnnotationError as exc:
+            raise InputError(f"{state_path}: {exc}") from exc
+        known = int((state.lookup(ann.worker_ids.tolist()) >= 0).sum())
+        note = f", warm start ({known} of {ann.n_workers} workers known)"
+        est.fit(ann, warm_start=state)
+    else:
+        est.fit(ann)
+    if state_path:
+        est.worker_state_.save(state_path)
+        note += f", state saved to {state_path}"
+    return est, ann, text, note
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return f"{round(float(value), digits):g}"
+
+
+# -------------------------------------------------------------------------------------------------
+# classify
+# -------------------------------------------------------------------------------------------------
+
+
+def check_manifest_args(args: argparse.Namespace) -> None:
+    """Check that ``--format manifest`` has ``--manifest`` and a valid ``--attribute``."""
+    if args.format == "manifest":
+        missing = [
+            o for o, v in (("--manifest", args.manifest), ("--attribute", args.attribute)) if not v
+        ]
+        if missing:
+            raise UsageError(f"--format manifest needs {' and '.join(missing)}")
+        check_attribute_name(args.attribute)
+        if not os.path.exists(args.manifest):
+            raise InputError(f"{args.manifest}: no such file")
+    elif args.manifest or args.attribute:
+        raise UsageError("--manifest and --attribute go with --format manifest")
+
+
+def finish_manifest(
+    args: argparse.Namespace, contents: dict[str, gt.LabelContent], acc: Accounting
+) -> str:
+    """Write the output manifest; return the accounting text about it."""
+    labelled, unmatched = write_manifest(args.manifest, contents, args.attribute, args.output, acc)
+    if unmatched:
+        print(
+            f"{PROG}: warning: {len(unmatched)} consolidated object(s) match no line of "
+            f"{args.manifest} (object id = 0-based line number), e.g. {unmatched[0]!r}",
+            file=sys.stderr,
+        )
+    return f"labelled {labelled}"
+
+
+def job_name(args: argparse.Namespace) -> str:
+    """``labeling-job/<name>`` from ``--job-name`` (a name or an ARN; default: the attribute)."""
+    return gt.job_name_from_arn(args.job_name or args.attribute)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Consolidate single-label answers; write CSV or an output manifest."""
+    check_manifest_args(args)
+    check_cap(args.max_confidence)
+    acc = accounting(args)
+    est, ann, text, note = fit_classification(args, acc, args.method, state_path=args.state)
+    if args.max_confidence is not None:
+        est.confidence_ = np.minimum(est.confidence_, args.max_confidence)
+    extra = ""
+    if args.format == "manifest":
+        contents = {
+            str(c.item): c
+            for c in gt.classification_contents(
+                est, job_name=job_name(args), text=text or args.text
+            )
+        }
+        extra = ", " + finish_manifest(args, contents, acc)
+    else:
+        with output_text(args.output) as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["item", "label", "confidence"])
+            for item, label, conf in est.results():
+                writer.writerow([item, label, _fmt(conf)])
+                acc.written += 1
+    report(
+        args,
+        acc,
+        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers, "
+        f"{ann.n_classes} classes), method {args.method}{note}, written {acc.written}{extra}",
+    )
+    return 0
+
+
+# -------------------------------------------------------------------------------------------------
+# workers
+# -------------------------------------------------------------------------------------------------
+
+
+def _fallback_rows(est: Any, ann: Annotations) -> list[dict[str, Any]]:
+    """Per-worker answers, agreement with the consolidated labels and estimated accuracy."""
+    codes = np.asarray(est.label_codes_)
+    agree = np.bincount(
+        ann.workers, weights=(ann.labels == codes[ann.items]), minlength=ann.n_workers
+    )
+    n = np.bincount(ann.workers, minlength=ann.n_workers)
+    acc = est.worker_accuracy() if hasattr(est, "worker_accuracy") else agree / np.maximum(n, 1)
+    rows = [
+        {"worker": w, "answers": int(k), "agreement": float(a / max(k, 1)), "accuracy": float(x)}
+        for w, k, a, x in zip(ann.worker_ids.tolist(), n.tolist(), agree.tolist(), acc, strict=True)
+    ]
+    rows.sort(key=lambda r: (r["accuracy"], str(r["worker"])))  # worst first
+    return rows
+
+
+def _report_rows(report_obj: Any) -> list[dict[str, Any]]:
+    rows = report_obj.to_rows() if hasattr(report_obj, "to_rows") else list(report_obj)
+    out = []
+    for row in rows:
+        if isinstance(row, dict):
+            out.append(row)
+        elif hasattr(row, "_asdict"):
+            out.append(dict(row._asdict()))
+        else:
+            raise TypeError(f"unexpected worker-report row {row!r}")
+    return out
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if not np.isfinite(v) else f"{v:.3f}"
+        return str(v)
+
+    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    for r in cells:
+        lines.append(
+            "  ".join(
+                v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths, strict=True)
+            ).rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cmd_workers(args: argparse.Namespace) -> int:
+    """Fit a method and print its worker report."""
+    quality = quality_module()
+    if args.png:
+        _check_plot(quality, args.method)
+    acc = accounting(args)
+    est, ann, _, _ = fit_classification(args, acc, args.method)
+    report_obj = None
+    if quality is not None and hasattr(quality, "worker_report"):
+        report_obj = quality.worker_report(est)
+        rows = _report_rows(report_obj)
+    else:
+        rows = _fallback_rows(est, ann)
+    columns = list(rows[0]) if rows else ["worker"]
+    shown = rows if args.top is None else rows[: args.top]
+    with output_text(args.output) as out:
+        out.write(_table(shown, columns))
+    if args.csv:
+        if report_obj is not None and hasattr(report_obj, "to_csv"):
+            report_obj.to_csv(args.csv)
+        else:
+            with open(args.csv, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, columns, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+    if args.png:
+        _plot(est, args.png, quality)
+    acc.written = len(shown)
+    report(
+        args,
+        acc,
+        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
+        f"method {args.method}, written {len(shown)} worker rows",
+    )
+    return 0
+
+
+def _check_plot(quality: Any, method: str) -> None:
+    if method == "mv":
+        raise UsageError("--png needs a method with confusion matrices (mds, ds, default)")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            "--png needs matplotlib, which is not installed: pip install 'gt-consolidation[plot]'"
+        ) from exc
+    if quality is None or not hasattr(quality, "plot_confusions"):
+        raise UsageError("--png needs consolidation.quality.plot_confusions (not available)")
+
+
+def _plot(est: Any, path: str, quality: Any) -> None:
+    if not hasattr(est, "confusions_"):
+        raise UsageError("--png needs a method with confusion matrices (mds, ds, default)")
+    quality.plot_confusions(est, path)
+
+
+# -------------------------------------------------------------------------------------------------
+# evaluate
+# -------------------------------------------------------------------------------------------------
+
+
+def score(est: Any, gold: dict[str, str]) -> tuple[int, int]:
+    """(correct, scored) over the items that have a gold label."""
+    hits = n = 0
+    for item, label in zip(est.item_ids_.tolist(), est.labels_.tolist(), strict=True):
+        truth = gold.get(str(item))
+        if truth is not None:
+            n += 1
+            hits += str(label) == truth
+    return hits, n
+
+
+def ece(est: Any, gold: dict[str, str]) -> float | None:
+    """Return the expected calibration error from ``quality.calibration`` (None: unavailable)."""
+    quality = quality_module()
+    if quality is None or not hasattr(quality, "calibration"):
+        return None
+    index = {str(c): k for k, c in enumerate(est.classes_.tolist())}
+    rows, truth = [], []
+    for i, item in enumerate(est.item_ids_.tolist()):
+        label = gold.get(str(item))
+        if label is not None and label in index:
+            rows.append(i)
+            truth.append(index[label])
+    if not rows:
+        return None
+    result = quality.calibration(np.asarray(est.posteriors_)[rows], np.asarray(truth))
+    if hasattr(result, "ece"):
+        result = result.ece
+    elif isinstance(result, dict):
+        result = result.get("ece")
+    try:
+        return float(result)
+    except (TypeError, ValueError):
+        return None
+
+
+DEFAULT_METHODS = "mv,ds,mds,default"
+
+
+def _has_default() -> bool:
+    import consolidation
+
+    return hasattr(consolidation, "default_estimator")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Fit several methods on the same answers and score them against gold labels."""
+    methods = [m.strip() for m in (args.methods or DEFAULT_METHODS).split(",") if m.strip()]
+    for m in methods:
+        if m not in METHODS:
+            raise UsageError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+    if args.methods is None and not _has_default():
+        methods.remove("default")
+        print(
+            f"{PROG}: note: method 'default' is not available in this installation", file=sys.stderr
+        )
+    acc = accounting(args)
+    source = open_source(args.input, "classification", acc)
+    gold = load_gold(args.gold)
+    ann, _ = read_classification(args, acc, load_classes(args.classes), source)
+    rows = []
+    for m in methods:
+        est = estimator(m).fit(ann)
+        hits, n = score(est, gold)
+        if n == 0:
+            raise InputError(f"{args.gold}: no gold label matches an item of {args.input}")
+        row: dict[str, Any] = {
+            "method": m,
+            "correct": f"{hits}/{n}",
+            "accuracy": f"{hits / n:.2%}",
+        }
+        cal = ece(est, gold)
+        if cal is not None:
+            row["ECE"] = f"{cal:.3f}"
+        rows.append(row)
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    with output_text(args.output) as out:
+        out.write(_table(rows, columns))
+    acc.written = len(rows)
+    report(
+        args,
+        acc,
+        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
+        f"{len(gold)} gold labels, written {len(rows)} method rows",
+    )
+    return 0

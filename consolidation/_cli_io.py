@@ -1,0 +1,510 @@
+"""Input and output plumbing of ``gt-consolidate``: answer sources, gold labels, CSV and manifests.
+
+An answer source is a path (or ``-`` for stdin) holding worker answers in one of four shapes,
+recognised by the path:
+
+* a folder: a Ground Truth worker-response tree (``annotations/worker-response/iteration-<n>/``);
+* ``.json`` (or ``.json.gz``): a consolidation-request payload, the JSON array a post-annotation
+  Lambda receives;
+* ``.csv``: one answer per row, header ``item,worker,label`` (``task`` for ``item`` is accepted);
+  multi-label: ``item,worker,labels`` (a JSON list or ``a|b``); boxes: ``item,worker,label,left,
+  top,width,height[,image_width,image_height]`` with an empty label for a worker who drew nothing
+  (what ``gt-manifest responses --format csv`` writes);
+* ``.jsonl``: one answer per line, ``{"item", "worker", "label"}`` (or ``"labels"``, ``"boxes"``,
+  or the raw ``"content"`` that ``gt-manifest responses`` writes).
+
+Standard input is recognised by its first character (``[`` payload, ``{`` JSON Lines, else CSV).
+Every answer counts as one ``read``; an answer that cannot be used is rejected through a
+:class:`manifests.Accounting` with ``file:line: field: reason``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from manifests._cli_util import UsageError, load_labels
+from manifests.errors import FieldError, ManifestError
+from manifests.io import Accounting, read, write
+from manifests.responses import (
+    AnswerRow,
+    answer_boxes,
+    answer_label,
+    answer_labels,
+    read_payload,
+    read_worker_responses,
+)
+from manifests.validation import check_attribute_name
+
+from . import groundtruth as gt
+
+__all__ = [
+    "PROG",
+    "AnswerSource",
+    "InputError",
+    "UsageError",
+    "err",
+    "load_classes",
+    "load_gold",
+    "open_source",
+    "output_text",
+    "write_manifest",
+]
+
+PROG = "gt-consolidate"
+_TEXT_ELEMENTS = ("crowd-classifier", "crowd-classifier-multi-select")
+_BOX_KEYS = ("left", "top", "width", "height")
+
+
+class InputError(ManifestError):
+    """Invalid or missing input (exit status 1); the message names the file."""
+
+
+def err(message: str) -> None:
+    """Print ``gt-consolidate: message`` on stderr."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+# -------------------------------------------------------------------------------------------------
+# small readers
+# -------------------------------------------------------------------------------------------------
+
+
+def _check_exists(path: str) -> None:
+    if path != "-" and not os.path.exists(path):
+        raise InputError(f"{path}: no such file or folder")
+
+
+def _read_bytes(path: str) -> bytes:
+    """Whole content of a path or stdin (``-``), gunzipped when it starts with the gzip magic."""
+    _check_exists(path)
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{_name(path)}: not a valid gzip file: {exc}") from exc
+    return data
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _text_lines(data: bytes) -> io.StringIO:
+    try:
+        return io.StringIO(data.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {exc}") from exc
+
+
+def load_classes(value: str | None) -> list[str] | None:
+    """``--classes``: ``a,b,c``, a label-category JSON file or a JSON list file; None if absent."""
+    labels = load_labels(value)
+    if labels is not None and len(labels) < 1:
+        raise UsageError("--classes is empty")
+    return labels
+
+
+def load_gold(path: str) -> dict[str, str]:
+    """Read a gold CSV (``item,label``; ``task`` for ``item`` is accepted) as ``{item: label}``."""
+    lines = _text_lines(_read_bytes(path))
+    reader = csv.reader(lines)
+    header = [h.strip().lower() for h in next(reader, [])]
+    name = _name(path)
+    item_col = header.index("item") if "item" in header else -1
+    if item_col < 0 and "task" in header:
+        item_col = header.index("task")
+    if item_col < 0 or "label" not in header:
+        raise InputError(f"{name}:1: header: expected item (or task) and label, got {header!r}")
+    label_col = header.index("label")
+    gold: dict[str, str] = {}
+    for lineno, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) <= max(item_col, label_col):
+            raise InputError(f"{name}:{lineno}: <line>: expected {len(header)} fields")
+        if row[item_col] == "" or row[label_col] == "":
+            raise InputError(
+                f"{name}:{lineno}: {'item' if row[item_col] == '' else 'label'}: empty"
+            )
+        gold[row[item_col]] = row[label_col]
+    if not gold:
+        raise InputError(f"{name}: no gold labels")
+    return gold
+
+
+# -------------------------------------------------------------------------------------------------
+# answer sources
+# -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AnswerSource:
+    """Answers of one task read from a path, with the accounting they update.
+
+    Iterating yields one tuple per usable answer: ``(item, worker, label)`` for
+    ``classification``, ``(item, worker, labels)`` for ``multilabel``, ``(item, worker, boxes,
+    (width, height) or None)`` for ``boxes``; item, worker and labels are strings.
+    """
+
+    path: str
+    task: str
+    acc: Accounting
+    classes: Sequence[str] | None = None
+    kind: str = ""
+    text: bool = False
+    _data: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.kind = self._detect()
+
+    def _detect(self) -> str:
+        path = self.path
+        if path != "-" and os.path.isdir(path):
+            return "responses"
+        _check_exists(path)
+        lower = path.lower().removesuffix(".gz")
+        for suffix, kind in ((".json", "payload"), (".csv", "csv"), (".tsv", "csv")):
+            if lower.endswith(suffix):
+                return kind
+        if lower.endswith((".jsonl", ".ndjson", ".manifest")):
+            return "jsonl"
+        self._data = _read_bytes(path)
+        head = self._data.lstrip()[:1]
+        return "payload" if head == b"[" else "jsonl" if head == b"{" else "csv"
+
+    @property
+    def name(self) -> str:
+        """The source name used in messages."""
+        return _name(self.path)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        if self.kind == "csv":
+            return self._csv()
+        if self.kind == "jsonl":
+            return self._jsonl()
+        return self._answer_rows()
+
+    # ---------------------------------------------------------------- checks
+    def _reject(self, source: str, lineno: int, fld: str, reason: str) -> None:
+        self.acc.reject(source, lineno, fld, reason)
+
+    def _check_labels(self, labels: Iterable[str], source: str, lineno: int, fld: str) -> bool:
+        if self.classes is None:
+            return True
+        for label in labels:
+            if label not in self.classes:
+                self._reject(source, lineno, fld, f"{label!r} is not one of --classes")
+                return False
+        return True
+
+    # ---------------------------------------------------------------- payload / worker responses
+    def _answer_rows(self) -> Iterator[tuple[Any, ...]]:
+        inner = Accounting(on_error="collect", max_rejections=10**9)
+        if self.kind == "responses":
+            rows: Iterable[AnswerRow] = read_worker_responses(self.path, accounting=inner)
+        elif self.path != "-" and not self.path.lower().endswith(".gz") and self._data is None:
+            rows = read_payload(self.path, accounting=inner)
+        else:
+            data = self._data if self._data is not None else _read_bytes(self.path)
+            try:
+                doc = json.loads(data)
+            except ValueError as exc:
+                raise InputError(f"{self.name}: <file>: not valid JSON: {exc}") from exc
+            if not isinstance(doc, list):
+                raise InputError(f"{self.name}: <file>: a payload is a JSON array of data objects")
+            rows = read_payload(doc, accounting=inner)
+        seen = 0
+        for row in rows:
+            seen = self._forward(inner, seen)
+            if not self.text and isinstance(row.content, dict):
+                self.text = any(k in row.content for k in _TEXT_ELEMENTS)
+            source = row.source if row.source and row.source != "<payload>" else self.name
+            out = self._convert_row(row, source, 0)
+            if out is not None:
+                yield out
+        self._forward(inner, seen)
+        self.acc.read += inner.read
+
+    def _forward(self, inner: Accounting, seen: int) -> int:
+        for rej in inner.rejections[seen:]:
+            source = self.name if rej.source in ("<payload>", "-") else rej.source
+            self._reject(source, rej.lineno, rej.field, rej.reason)
+        return len(inner.rejections)
+
+    def _convert_row(
+        self, row: AnswerRow, source: str, lineno: int, plain: bool = False
+    ) -> tuple[Any, ...] | None:
+        where = f"item {row.item}, worker {row.worker}: " if not lineno else ""
+        try:
+            if self.task == "classification":
+                label = answer_label(row.content)
+                if not self._check_labels([label], source, lineno, f"{where}label"):
+                    return None
+                return (row.item, row.worker, label)
+            if self.task == "multilabel":
+                labels = answer_labels(row.content)
+                if not self._check_labels(labels, source, lineno, f"{where}labels"):
+                    return None
+                return (row.item, row.worker, labels)
+            ans = answer_boxes(row.content)
+        except FieldError as exc:
+            fld = _plain_field(exc.field) if plain else exc.field
+            self._reject(source, lineno, f"{where}{fld}", exc.reason)
+            return None
+        if not self._check_labels((b.label for b in ans.boxes), source, lineno, f"{where}label"):
+            return None
+        size = None if ans.image_width is None else (ans.image_width, ans.image_height)
+        return (row.item, row.worker, list(ans.boxes), size)
+
+    # ---------------------------------------------------------------- JSON Lines
+    def _jsonl(self) -> Iterator[tuple[Any, ...]]:
+        source: Any = self.path
+        if self._data is not None or self.path == "-":
+            data = self._data if self._data is not None else _read_bytes(self.path)
+            source = io.BytesIO(data)
+        with read(source, accounting=self.acc, name=self.name, max_line_length=None) as reader:
+            for rec in reader:
+                out = self._convert_record(rec, rec.source, rec.lineno)
+                if out is not None:
+                    yield out
+
+    def _convert_record(self, rec: Mapping[str, Any], src: str, lineno: int) -> Any:
+        item = rec.get("item", rec.get("task"))
+        worker = rec.get("worker", rec.get("workerId"))
+        for key, value in (("item", item), ("worker", worker)):
+            if value is None or value == "" or isinstance(value, (dict, list, bool)):
+                self._reject(src, lineno, key, "missing or not a string/number")
+                return None
+        content: Any
+        if "content" in rec:
+            content = rec["content"]
+        elif self.task == "classification":
+            content = {"label": _as_label(rec.get("label"))}
+        elif self.task == "multilabel":
+            labels = rec.get("labels")
+            content = {"labels": [_as_label(x) for x in labels] if type(labels) is list else labels}
+        else:
+            content = {"boundingBoxes": rec.get("boxes")}
+            width, height = rec.get("image_width"), rec.get("image_height")
+            if width is not None or height is not None:
+                content["inputImageProperties"] = {"width": width, "height": height}
+        row = AnswerRow(str(item), str(worker), content, source=src)
+        return self._convert_row(row, src, lineno, plain="content" not in rec)
+
+    # ---------------------------------------------------------------- CSV
+    def _csv_rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        data = self._data if self._data is not None else None
+        if data is None and (self.path == "-" or self.path.lower().endswith(".gz")):
+            data = _read_bytes(self.path)
+        fh: IO[str]
+        if data is not None:
+            fh = _text_lines(data)
+        else:
+            fh = open(self.path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        with fh:
+            delimiter = "\t" if self.path.lower().removesuffix(".gz").endswith(".tsv") else ","
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = [h.strip().lower() for h in next(reader, [])]
+            if "item" not in header and "task" in header:
+                header[header.index("task")] = "item"
+            need = {"classification": "label", "multilabel": "labels", "boxes": "label"}[self.task]
+            missing = [c for c in ("item", "worker", need) if c not in header]
+            if self.task == "boxes":
+                missing += [c for c in _BOX_KEYS if c not in header]
+            if missing:
+                raise InputError(
+                    f"{self.name}:1: header: missing column(s) {', '.join(missing)} "
+                    f"for {self.task} (got {','.join(header)})"
+                )
+            try:
+                for fields in reader:
+                    if not fields or fields == [""]:
+                        continue
+                    if len(fields) != len(header):
+                        self.acc.read += 1
+                        self._reject(
+                            self.name,
+                            reader.line_num,
+                            "<line>",
+                            f"expected {len(header)} fields, got {len(fields)}",
+                        )
+                        continue
+                    yield reader.line_num, dict(zip(header, fields, strict=True))
+            except csv.Error as exc:
+                raise InputError(f"{self.name}:{reader.line_num}: <line>: {exc}") from exc
+
+    def _csv(self) -> Iterator[tuple[Any, ...]]:
+        if self.task == "boxes":
+            yield from self._csv_boxes()
+            return
+        for lineno, row in self._csv_rows():
+            self.acc.read += 1
+            item, worker = row["item"], row["worker"]
+            empty = "item" if not item else "worker" if not worker else ""
+            if empty:
+                self._reject(self.name, lineno, empty, "empty value")
+                continue
+            if self.task == "classification":
+                label = row["label"]
+                if not label:
+                    self._reject(self.name, lineno, "label", "empty value")
+                elif self._check_labels([label], self.name, lineno, "label"):
+                    yield (item, worker, label)
+                continue
+            labels = _split_labels(row["labels"])
+            if labels is None:
+                self._reject(self.name, lineno, "labels", "expected a JSON list of strings or a|b")
+            elif self._check_labels(labels, self.name, lineno, "labels"):
+                yield (item, worker, labels)
+
+    def _csv_boxes(self) -> Iterator[tuple[Any, ...]]:
+        answers: dict[tuple[str, str], tuple[list[tuple[Any, ...]], Any]] = {}
+        for lineno, row in self._csv_rows():
+            item, worker = row["item"], row["worker"]
+            if not item or not worker:
+                self.acc.read += 1
+                self._reject(self.name, lineno, "item" if not item else "worker", "empty value")
+                continue
+            key = (item, worker)
+            if key not in answers:
+                self.acc.read += 1
+                answers[key] = ([], None)
+            boxes, size = answers[key]
+            try:
+                if row.get("image_width") or row.get("image_height"):
+                    size = (int(row["image_width"]), int(row["image_height"]))
+                    answers[key] = (boxes, size)
+                label = row["label"]
+                if label == "":
+                    continue
+                coords = [float(row[k]) for k in _BOX_KEYS]
+            except (ValueError, KeyError) as exc:
+                self._reject(self.name, lineno, "<line>", f"not a number: {exc}")
+                continue
+            if self._check_labels([label], self.name, lineno, "label"):
+                boxes.append((label, *coords))
+        for (item, worker), (boxes, size) in answers.items():
+            yield (item, worker, boxes, size)
+
+
+_PLAIN_FIELDS = (
+    ("content.boundingBoxes", "boxes"),
+    ("content.inputImageProperties.width", "image_width"),
+    ("content.inputImageProperties.height", "image_height"),
+    ("content.", ""),
+)
+
+
+def _plain_field(name: str) -> str:
+    """Field name of a plain JSON Lines answer row, from the field path of its answer content."""
+    for old, new in _PLAIN_FIELDS:
+        if name.startswith(old):
+            return new + name[len(old) :]
+    return name
+
+
+def _as_label(value: Any) -> Any:
+    """Integer labels in JSON Lines rows are class names too (``1`` -> ``"1"``)."""
+    return str(value) if type(value) is int else value
+
+
+def _split_labels(value: str) -> list[str] | None:
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
+            return None
+        return parsed
+    return [x for x in text.split("|") if x] if text else []
+
+
+def open_source(
+    path: str, task: str, acc: Accounting, classes: Sequence[str] | None = None
+) -> AnswerSource:
+    """Return the :class:`AnswerSource` of ``path`` for ``task`` (the kind is detected)."""
+    return AnswerSource(path, task, acc, classes)
+
+
+def class_order(labels: Iterable[str]) -> list[str]:
+    """Sorted distinct labels; numerically when every label is an integer."""
+    uniq = set(labels)
+    try:
+        return sorted(uniq, key=int)
+    except ValueError:
+        return sorted(uniq)
+
+
+# -------------------------------------------------------------------------------------------------
+# output
+# -------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def output_text(path: str) -> Iterator[IO[str]]:
+    """Yield a UTF-8 text stream on ``path`` or stdout (``-``) for :mod:`csv`."""
+    if path == "-":
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # pragma: no cover - stdout replaced by a text-only object
+            yield sys.stdout
+            return
+        out = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+        try:
+            yield out
+        finally:
+            out.flush()
+            out.detach()
+        return
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+def write_manifest(
+    manifest: str,
+    contents: Mapping[str, gt.LabelContent],
+    attribute: str,
+    output: str,
+    acc: Accounting,
+) -> tuple[int, list[str]]:
+    """Merge label contents into an input manifest (object id = 0-based line number).
+
+    Returns
+    -------
+    (labelled, unmatched) : (int, list of str)
+        Lines that received a label, and object ids that matched no line.
+    """
+    check_attribute_name(attribute)
+    _check_exists(manifest)
+    labelled = 0
+    matched: set[str] = set()
+    line_acc = Accounting(on_error="raise")
+
+    def merged() -> Iterator[dict[str, Any]]:
+        nonlocal labelled
+        with read(manifest, accounting=line_acc) as reader:
+            for n, (rec, done) in enumerate(gt.merge_into_manifest(reader, contents, attribute)):
+                if done:
+                    labelled += 1
+                    matched.add(str(n))
+                yield rec
+
+    acc.written += write(merged(), output)
+    unmatched = [k for k in contents if k not in matched]
+    return labelled, unmatched

@@ -1,0 +1,724 @@
+"""The gt-consolidate command line: every command through main(), a few through a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import consolidation
+from consolidation.cli import main
+from tests.conftest import dataset_path
+
+REPO = Path(__file__).resolve().parents[1]
+LAMBDA = Path(__file__).parent / "data" / "lambda"
+BIRDS = resources.files("consolidation") / "data" / "birds"
+CLASSES: list[str] = json.loads((BIRDS / "classes.json").read_text())
+
+ANSWERS = """item,worker,label
+i1,w1,cat
+i1,w2,cat
+i1,w3,dog
+i2,w1,dog
+i2,w2,dog
+i2,w3,dog
+i3,w1,fox
+i3,w2,cat
+i3,w3,fox
+i4,w1,cat
+i4,w3,cat
+"""
+
+
+# -------------------------------------------------------------------------------------------------
+# helpers
+# -------------------------------------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _rows(text: str) -> list[tuple[str, str, str]]:
+    return [(r["item"], r["worker"], r["label"]) for r in _csv(text)]
+
+
+def _lines(path: Path | str) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines() if x]
+
+
+def _birds_payload(tmp_path: Path, iteration: int) -> str:
+    path = tmp_path / f"birds-{iteration}.json"
+    data = gzip.decompress(
+        (BIRDS / f"consolidation-request-iteration-{iteration}.json.gz").read_bytes()
+    )
+    path.write_bytes(data)
+    return str(path)
+
+
+def _birds_input(tmp_path: Path) -> str:
+    path = tmp_path / "input.manifest"
+    path.write_bytes(gzip.decompress((BIRDS / "input.manifest.gz").read_bytes()))
+    return str(path)
+
+
+def _service_labels() -> list[str]:
+    text = gzip.decompress((BIRDS / "output.manifest.gz").read_bytes()).decode()
+    return [
+        json.loads(x)["birds-open-images-clone-metadata"]["class-name"] for x in text.splitlines()
+    ]
+
+
+def _run(*args: str, cwd: Path | str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def _validate(path: Path | str) -> None:
+    done = _run("-m", "manifests.cli", "validate", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "rejected 0" in done.stderr
+
+
+def _box_payload(tmp_path: Path, n_items: int = 8, seed: int = 3) -> tuple[str, Any]:
+    from consolidation.simulate import boxes
+
+    sim = boxes(n_items, 3, n_classes=2, objects_per_item=2, worker_mix={"precise": 1.0}, seed=seed)
+    ann = sim.annotations
+    names = ["car", "bike"]
+    answers: dict[int, dict[int, list[dict[str, Any]]]] = {}
+    for i, w in zip(ann.answered_items.tolist(), ann.answered_workers.tolist(), strict=True):
+        answers.setdefault(i, {}).setdefault(w, [])
+    for i, w, k, b in zip(
+        ann.items.tolist(),
+        ann.workers.tolist(),
+        ann.labels.tolist(),
+        ann.boxes.tolist(),
+        strict=True,
+    ):
+        box = dict(zip(("left", "top", "width", "height"), map(int, b), strict=True))
+        answers[i][w].append({"label": names[k], **box})
+    payload = [
+        {
+            "datasetObjectId": str(i),
+            "dataObject": {"s3Uri": f"s3://bucket/{i}.jpg"},
+            "annotations": [
+                {
+                    "workerId": f"private.w{w}",
+                    "annotationData": {
+                        "content": json.dumps(
+                            {
+                                "annotatedResult": {
+                                    "boundingBoxes": drawn,
+                                    "inputImageProperties": {"width": 640, "height": 480},
+                                }
+                            }
+                        )
+                    },
+                }
+                for w, drawn in by_worker.items()
+            ],
+        }
+        for i, by_worker in answers.items()
+    ]
+    path = tmp_path / "boxes-payload.json"
+    path.write_text(json.dumps(payload))
+    return str(path), sim
+
+
+def _manifest_for(tmp_path: Path, n: int) -> str:
+    lines = "".join(json.dumps({"source-ref": f"s3://bucket/{i}.jpg"}) + "\n" for i in range(n))
+    return _write(tmp_path / "input.manifest", lines)
+
+
+# -------------------------------------------------------------------------------------------------
+# usage, errors
+# -------------------------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "classify", "multilabel", "boxes", "workers", "simulate", "evaluate"):
+        assert command in out
+    assert "lambda" in out
+    assert "examples:" in out
+    assert main(["classify", "--help"]) == 0
+    assert "--state" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["classify", "x.csv", "--bogus"],
+        ["classify", "x.csv", "--method", "nope"],
+        ["boxes", "x.json", "--min-votes", "0"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_missing_file_exits_1_with_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.csv")
+    assert main(["classify", missing, "-m", "mv"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"gt-consolidate: {missing}: no such file or folder"
+    assert main(["evaluate", _write(tmp_path / "a.csv", ANSWERS), "--gold", missing]) == 1
+    assert missing in capsys.readouterr().err
+    assert main(["lambda", missing]) == 1
+    assert missing in capsys.readouterr().err
+
+
+def test_bad_csv_row_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "bad.csv", ANSWERS.replace("i2,w2,dog\n", "i2,w2\n"))
+    assert main(["classify", path, "-m", "mv"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (f"gt-consolidate: {path}:6: <line>: expected 3 fields, got 2")
+    assert "Traceback" not in captured.err
+    empty = _write(tmp_path / "empty.csv", ANSWERS.replace("i3,w2,cat", "i3,,cat"))
+    assert main(["classify", empty, "-m", "mv"]) == 1
+    assert f"{empty}:9: worker: empty value" in capsys.readouterr().err
+    header = _write(tmp_path / "header.csv", "a,b,c\n1,2,3\n")
+    assert main(["classify", header, "-m", "mv"]) == 1
+    assert f"{header}:1: header: missing column(s) item, worker, label" in capsys.readouterr().err
+
+
+def test_on_error_skip_lists_rejections_and_counts_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "a.csv", ANSWERS + "i5,w1,cow\n")
+    assert main(["classify", path, "-m", "mv", "--classes", "cat,dog,fox"]) == 1
+    assert f"{path}:13: label: 'cow' is not one of --classes" in capsys.readouterr().err
+    assert (
+        main(["classify", path, "-m", "mv", "--classes", "cat,dog,fox", "--on-error", "skip"]) == 0
+    )
+    captured = capsys.readouterr()
+    assert [r["item"] for r in _csv(captured.out)] == ["i1", "i2", "i3", "i4"]
+    err = captured.err.splitlines()
+    assert err[0] == f"{path}:13: label: 'cow' is not one of --classes"
+    assert err[1] == (
+        "gt-consolidate classify: read 12 answers (4 items, 3 workers, 3 classes), method mv, "
+        "written 4, rejected 1"
+    )
+
+
+def test_single_class_is_invalid_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\n1,a,x\n2,a,x\n")
+    assert main(["classify", path, "-m", "mv"]) == 1
+    assert "need at least 2 classes" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------------
+# classify
+# -------------------------------------------------------------------------------------------------
+
+
+def test_classify_csv_mds_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "a.csv", ANSWERS)
+    assert main(["classify", path, "--method", "mds"]) == 0
+    captured = capsys.readouterr()
+    rows = _csv(captured.out)
+    assert [(r["item"], r["label"]) for r in rows] == [
+        ("i1", "cat"),
+        ("i2", "dog"),
+        ("i3", "fox"),
+        ("i4", "cat"),
+    ]
+    # The README's numbers for the reference 1.9 example (MDS run to convergence).
+    assert [round(float(r["confidence"]), 3) for r in rows] == [0.987, 0.997, 0.98, 0.995]
+    mds = consolidation.ModifiedDawidSkene(seed=0).fit(_rows(ANSWERS))
+    assert [r["confidence"] for r in rows] == [f"{round(c, 4):g}" for c in mds.confidence_]
+    assert captured.err.strip() == (
+        "gt-consolidate classify: read 11 answers (4 items, 3 workers, 3 classes), method mds, "
+        "written 4, rejected 0"
+    )
+
+
+def test_classify_mv_cap_stdin_and_output_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ANSWERS.encode())))
+    out = tmp_path / "labels.csv"
+    assert main(["classify", "-", "-m", "mv", "--max-confidence", "0.9", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    rows = _csv(out.read_text())
+    assert [(r["label"], r["confidence"]) for r in rows] == [
+        ("cat", "0.6667"),
+        ("dog", "0.9"),
+        ("fox", "0.6667"),
+        ("cat", "0.9"),
+    ]
+    assert main(["classify", str(out), "--max-confidence", "1.5"]) == 2
+
+
+def test_classify_jsonl_rows_with_integer_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"item": 0, "worker": "a", "label": 1},
+        {"item": 0, "worker": "b", "label": 1},
+        {"item": 0, "worker": "c", "label": 0},
+        {"item": 1, "worker": "a", "label": 10},
+        {"item": 1, "worker": "b", "label": 10},
+    ]
+    path = _write(tmp_path / "a.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["classify", path, "-m", "mv"]) == 0
+    captured = capsys.readouterr()
+    assert _csv(captured.out) == [
+        {"item": "0", "label": "1", "confidence": "0.6667"},
+        {"item": "1", "label": "10", "confidence": "1"},
+    ]
+    assert "3 classes" in captured.err
+    bad = _write(tmp_path / "bad.jsonl", '{"item": 0, "worker": "a", "label": 1}\n{"item": 1}\n')
+    assert main(["classify", bad, "-m", "mv"]) == 1
+    assert f"{bad}:2: worker: missing" in capsys.readouterr().err
+
+
+def test_classify_payload_to_manifest_matches_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    classes = _write(tmp_path / "classes.json", json.dumps(CLASSES))
+    payload = _birds_payload(tmp_path, 2)
+    out = tmp_path / "out.manifest"
+    argv = ["classify", payload, "-m", "mds-service", "--classes", classes, "--format", "manifest"]
+    argv += ["--manifest", _birds_input(tmp_path), "-a", "birds", "-o", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "read 1460 answers (292 items, " in err
+    assert "written 302, labelled 292" in err
+    lines = _lines(out)
+    service = _service_labels()
+    assert len(lines) == 302
+    labelled = [(n, x) for n, x in enumerate(lines) if "birds" in x]
+    assert len(labelled) == 292
+    first_batch = {7, 36}  # objects of iteration 1 pass through unchanged
+    assert not first_batch & {n for n, _ in labelled}
+    assert lines[7] == {"source-ref": lines[7]["source-ref"]}
+    agree = sum(x["birds-metadata"]["class-name"] == service[n] for n, x in labelled)
+    assert agree >= 288
+    meta = labelled[0][1]["birds-metadata"]
+    assert meta["type"] == "groundtruth/image-classification"
+    assert meta["job-name"] == "labeling-job/birds"
+    assert CLASSES[labelled[0][1]["birds"]] == meta["class-name"]
+    assert max(x["birds-metadata"]["confidence"] for _, x in labelled) == 0.95
+
+
+def test_classify_manifest_needs_manifest_and_attribute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "a.csv", ANSWERS)
+    assert main(["classify", path, "-m", "mv", "--format", "manifest"]) == 2
+    assert "--format manifest needs --manifest and --attribute" in capsys.readouterr().err
+    manifest = _manifest_for(tmp_path, 2)
+    argv = ["classify", path, "-m", "mv", "--format", "manifest", "--manifest", manifest]
+    assert main([*argv, "-a", "source-ref"]) == 2
+    assert "reserved" in capsys.readouterr().err
+    assert main(["classify", path, "-m", "mv", "-a", "pets"]) == 2
+    assert "--manifest and --attribute go with --format manifest" in capsys.readouterr().err
+    missing = str(tmp_path / "missing.manifest")
+    assert main([*argv[:-1], missing, "-a", "pets"]) == 1
+    assert f"{missing}: no such file" in capsys.readouterr().err
+    assert main([*argv, "-a", "pets", "-o", str(tmp_path / "o.manifest")]) == 0
+    assert "4 consolidated object(s) match no line" in capsys.readouterr().err
+
+
+def test_classify_warm_start_state_across_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "workers.json"
+    classes = ",".join(CLASSES)
+    outputs = []
+    for iteration in (1, 2):
+        argv = ["classify", _birds_payload(tmp_path, iteration), "-m", "mds", "--state", str(state)]
+        assert main([*argv, "--classes", classes]) == 0
+        outputs += _csv(capsys.readouterr().out)
+        assert state.exists()
+    saved = json.loads(state.read_text())
+    assert saved["classes"] == CLASSES
+    assert len(saved["workers"]) == 97
+    assert len(outputs) == 302
+    service = _service_labels()
+    agree = sum(r["label"] == service[int(r["item"])] for r in outputs)
+    assert agree == 301  # what the Lambda handler gets with the same state (test_lambda)
+    # The classes come from the state when --classes is omitted; a state needs an EM method.
+    assert main(["classify", _birds_payload(tmp_path, 1), "-m", "mds", "--state", str(state)]) == 0
+    capsys.readouterr()
+    assert main(["classify", _birds_payload(tmp_path, 1), "-m", "mv", "--state", str(state)]) == 2
+    assert "--state needs a method" in capsys.readouterr().err
+    argv = ["classify", _birds_payload(tmp_path, 1), "-m", "mds", "--state", str(state)]
+    assert main([*argv, "--classes", "Owl,Duck"]) == 1
+    assert f"{state}: worker state was learned for classes" in capsys.readouterr().err
+
+
+def test_classify_worker_response_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {"0": ["Owl", "Owl", "Duck"], "1": ["Duck", "Duck", "Duck"]}
+    for item, labels in answers.items():
+        folder = tmp_path / "job" / "annotations" / "worker-response" / "iteration-1" / item
+        folder.mkdir(parents=True)
+        doc = {
+            "answers": [
+                {
+                    "answerContent": {"crowd-image-classifier": {"label": label}},
+                    "workerId": f"public.us-east-1.W{k}",
+                    "submissionTime": "2019-04-18T16:10:53Z",
+                }
+                for k, label in enumerate(labels)
+            ]
+        }
+        (folder / "2019-04-18_16:12:00.json").write_text(json.dumps(doc))
+    assert main(["classify", str(tmp_path / "job"), "-m", "mv"]) == 0
+    captured = capsys.readouterr()
+    assert _csv(captured.out) == [
+        {"item": "0", "label": "Owl", "confidence": "0.6667"},
+        {"item": "1", "label": "Duck", "confidence": "1"},
+    ]
+    assert "read 6 answers (2 items, 3 workers, 2 classes)" in captured.err
+    bad = tmp_path / "job" / "annotations" / "worker-response" / "iteration-1" / "1"
+    (bad / "2019-04-18_16:13:00.json").write_text('{"answers": [{"answerContent": {}}]}')
+    assert main(["classify", str(tmp_path / "job"), "-m", "mv"]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad / '2019-04-18_16:13:00.json'}: answers[0].workerId: missing" in err
+
+
+# -------------------------------------------------------------------------------------------------
+# multilabel, boxes
+# -------------------------------------------------------------------------------------------------
+
+MULTI = [
+    {"item": "0", "worker": "a", "labels": ["cat", "dog"]},
+    {"item": "0", "worker": "b", "labels": ["cat"]},
+    {"item": "0", "worker": "c", "labels": ["cat"]},
+    {"item": "1", "worker": "a", "labels": []},
+    {"item": "1", "worker": "b", "labels": ["dog"]},
+    {"item": "1", "worker": "c", "labels": ["dog"]},
+]
+
+
+def test_multilabel_union_and_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "a.jsonl", "".join(json.dumps(r) + "\n" for r in MULTI))
+    assert main(["multilabel", path, "-m", "mv"]) == 0
+    captured = capsys.readouterr()
+    assert _csv(captured.out) == [
+        {"item": "0", "labels": "cat|dog", "confidences": "1|0.3333"},
+        {"item": "1", "labels": "dog", "confidences": "0.6667"},
+    ]
+    assert "read 6 answers (2 items, 3 workers, 2 classes), written 2" in captured.err
+    assert main(["multilabel", path, "-m", "mv", "--output-rule", "threshold"]) == 0
+    assert [r["labels"] for r in _csv(capsys.readouterr().out)] == ["cat", "dog"]
+    assert main(["multilabel", path, "-m", "mv", "--output-rule", "threshold", "--threshold", "2"])
+    assert "threshold" in capsys.readouterr().err
+
+
+def test_multilabel_csv_to_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "item,worker,labels\n" + "".join(
+        f"{r['item']},{r['worker']},{'|'.join(r['labels'])}\n" for r in MULTI
+    )
+    path = _write(tmp_path / "a.csv", text)
+    out = tmp_path / "out.manifest"
+    argv = ["multilabel", path, "-m", "mv", "--format", "manifest", "-a", "pets"]
+    assert main([*argv, "--manifest", _manifest_for(tmp_path, 3), "-o", str(out)]) == 0
+    lines = _lines(out)
+    assert lines[0]["pets"] == [0, 1]
+    assert lines[0]["pets-metadata"]["class-map"] == {"0": "cat", "1": "dog"}
+    assert lines[0]["pets-metadata"]["confidence-map"] == {"0": 1.0, "1": 0.33}
+    assert lines[1]["pets"] == [1]
+    assert "pets" not in lines[2]
+    assert lines[0]["pets-metadata"]["type"] == "groundtruth/image-classification-multilabel"
+    assert "written 3, labelled 2" in capsys.readouterr().err
+
+
+def test_boxes_payload_csv_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    payload, sim = _box_payload(tmp_path)
+    assert main(["boxes", payload]) == 0
+    captured = capsys.readouterr()
+    rows = _csv(captured.out)
+    assert list(rows[0]) == [
+        "item", "label", "left", "top", "width", "height", "confidence", "support"
+    ]  # fmt: skip
+    assert {r["label"] for r in rows} <= {"car", "bike"}
+    strong = [r for r in rows if r["support"] == "3"]
+    assert len(strong) >= sim.true_items.size - 2  # precise workers find (nearly) every object
+    assert all(float(r["confidence"]) > 0.7 for r in strong)
+    assert "read 24 answers (8 items, 3 workers," in captured.err
+    assert main(["boxes", payload, "--min-votes", "3"]) == 0
+    assert {r["support"] for r in _csv(capsys.readouterr().out)} == {"3"}
+    out = tmp_path / "out.manifest"
+    argv = ["boxes", payload, "--format", "manifest", "-a", "vehicles", "--classes", "car,bike"]
+    assert main([*argv, "--manifest", _manifest_for(tmp_path, 8), "-o", str(out)]) == 0
+    lines = _lines(out)
+    assert all(
+        x["vehicles"]["image_size"] == [{"width": 640, "height": 480, "depth": 3}] for x in lines
+    )
+    n_boxes = sum(len(x["vehicles"]["annotations"]) for x in lines)
+    assert n_boxes == len(rows)
+    assert all(
+        len(x["vehicles-metadata"]["objects"]) == len(x["vehicles"]["annotations"]) for x in lines
+    )
+
+
+def test_boxes_csv_rows_with_an_empty_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "item,worker,label,left,top,width,height,image_width,image_height\n"
+        "img,a,owl,10,10,100,100,640,480\n"
+        "img,b,owl,12,10,100,100,640,480\n"
+        "img,c,,,,,,640,480\n"
+    )
+    assert main(["boxes", _write(tmp_path / "b.csv", text)]) == 0
+    captured = capsys.readouterr()
+    (row,) = _csv(captured.out)
+    assert (row["item"], row["label"], row["left"], row["width"], row["support"]) == (
+        "img", "owl", "11", "100", "2"
+    )  # fmt: skip
+    # Confidence: IoUs with the fused box over the 3 workers who answered (one drew nothing).
+    assert float(row["confidence"]) == pytest.approx((2 * 100 * 99 / (100 * 101)) / 3, abs=1e-4)
+    assert "read 3 answers (1 items, 3 workers, 2 boxes)" in captured.err
+    bad = _write(tmp_path / "bad.csv", text.replace("12,10", "x,10"))
+    assert main(["boxes", bad]) == 1
+    assert f"{bad}:3: <line>: not a number" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------------
+# workers, simulate, evaluate
+# -------------------------------------------------------------------------------------------------
+
+
+def test_simulate_writes_answers_and_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, truth = tmp_path / "a.csv", tmp_path / "g.csv"
+    argv = ["simulate", "--n-items", "50", "--n-workers", "8", "--answers-per-item", "3"]
+    argv += ["--classes", "yes,no", "--worker-mix", "reliable=0.75,spammer=0.25", "--seed", "4"]
+    assert main([*argv, "-o", str(out), "--truth", str(truth)]) == 0
+    rows = _csv(out.read_text())
+    gold = _csv(truth.read_text())
+    assert len(rows) == 150
+    assert len(gold) == 50
+    assert {r["label"] for r in rows} <= {"yes", "no"}
+    assert {r["worker"] for r in rows} <= {f"w{k}" for k in range(8)}
+    assert capsys.readouterr().err.strip() == (
+        "gt-consolidate simulate: written 150 answers (50 items, 8 workers: reliable 6, "
+        f"spammer 2; 2 classes), truth in {truth}"
+    )
+    assert main([*argv]) == 0  # same seed, same crowd, on stdout
+    assert capsys.readouterr().out == out.read_text()
+    assert main(["simulate", "--worker-mix", "reliable"]) == 2
+    assert main(["simulate", "--n-workers", "2", "--answers-per-item", "3"]) == 2
+
+
+def test_evaluate_scores_methods_against_gold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers, gold = tmp_path / "a.csv", tmp_path / "g.csv"
+    argv = ["simulate", "--n-items", "300", "--n-workers", "15", "--seed", "2"]
+    assert main([*argv, "-o", str(answers), "--truth", str(gold), "-q"]) == 0
+    assert main(["evaluate", str(answers), "--gold", str(gold), "--methods", "mv,mds"]) == 0
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
+    assert table[0].split()[:3] == ["method", "correct", "accuracy"]
+    scores = {line.split()[0]: line.split()[1] for line in table[1:]}
+    assert set(scores) == {"mv", "mds"}
+    hits = {m: int(s.split("/")[0]) for m, s in scores.items()}
+    assert all(s.endswith("/300") for s in scores.values())
+    assert hits["mds"] >= hits["mv"] >= 240
+    assert "300 gold labels, written 2 method rows" in captured.err
+    assert main(["evaluate", str(answers), "--gold", str(gold), "--methods", "mv,zz"]) == 2
+
+
+def test_evaluate_default_methods(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    gold = _write(tmp_path / "g.csv", "item,label\ni1,cat\ni2,dog\ni3,fox\ni4,cat\n")
+    assert main(["evaluate", answers, "--gold", gold]) == 0
+    methods = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    expected = ["mv", "ds", "mds"]
+    if hasattr(consolidation, "default_estimator"):
+        expected.append("default")
+    assert methods == expected
+
+
+def test_workers_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = tmp_path / "a.csv"
+    argv = ["simulate", "--n-items", "200", "--n-workers", "6", "--seed", "5", "-q"]
+    assert main([*argv, "--worker-mix", "reliable=0.5,spammer=0.5", "-o", str(answers)]) == 0
+    report = tmp_path / "workers.csv"
+    assert main(["workers", str(answers), "-m", "mds", "--csv", str(report)]) == 0
+    captured = capsys.readouterr()
+    table = captured.out.splitlines()
+    assert table[0].split()[0] == "worker"
+    assert len(table) == 1 + 6
+    rows = _csv(report.read_text())
+    assert {r["worker"] for r in rows} == {f"w{k}" for k in range(6)}
+    assert "6 workers" in captured.err
+    assert main(["workers", str(answers), "-m", "mds", "--top", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_workers_png_without_matplotlib(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    assert main(["workers", answers, "-m", "mds", "--png", str(tmp_path / "c.png")]) == 2
+    assert "--png needs matplotlib" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------------
+# lambda, demo
+# -------------------------------------------------------------------------------------------------
+
+
+def test_lambda_on_the_aws_sample_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event = json.loads((LAMBDA / "annotation_consolidation_test_event.json").read_text())
+    event["payload"]["s3Uri"] = "payload.json"  # relative to the event file
+    (tmp_path / "payload.json").write_bytes(
+        (LAMBDA / "sample_annotation_consolidation_payload.json").read_bytes()
+    )
+    path = _write(tmp_path / "event.json", json.dumps(event))
+    assert main(["lambda", path]) == 0
+    captured = capsys.readouterr()
+    response = json.loads(captured.out)
+    assert [r["datasetObjectId"] for r in response] == ["0", "2"]
+    content = response[0]["consolidatedAnnotation"]["content"]
+    assert content["test-label-attribute-metadata"]["type"] == "groundtruth/object-detection"
+    assert "read 2 data objects, written 2, skipped 0" in captured.err
+    out = tmp_path / "response.json"
+    assert main(["lambda", path, "--output-format", "custom", "-o", str(out), "-q"]) == 0
+    custom = json.loads(out.read_text())
+    assert set(custom[0]["consolidatedAnnotation"]["content"]["test-label-attribute"]) == {
+        "boundingBoxes"
+    }
+
+
+def test_lambda_inline_payload_state_and_skipped_objects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def answer(worker: str, label: str) -> dict[str, Any]:
+        content = json.dumps({"crowd-image-classifier": {"label": label}})
+        return {"workerId": worker, "annotationData": {"content": content}}
+
+    payload = [
+        {"datasetObjectId": "0", "annotations": [answer("a", "Owl"), answer("b", "Owl")]},
+        {"datasetObjectId": "1", "annotations": [answer("a", "Duck"), answer("b", "Heron")]},
+    ]
+    event = {"labelAttributeName": "birds", "labelCategories": ["Owl", "Duck"], "payload": payload}
+    path = _write(tmp_path / "event.json", json.dumps(event))
+    state = tmp_path / "state.json"
+    assert main(["lambda", path, "--method", "mds", "--state", str(state), "--indent", "0"]) == 0
+    captured = capsys.readouterr()
+    (element,) = json.loads(captured.out)
+    assert element["consolidatedAnnotation"]["content"]["birds-metadata"]["class-name"] == "Owl"
+    assert "datasetObjectId 1 skipped" in captured.err
+    assert "'Heron'" in captured.err
+    assert "read 2 data objects, written 1, skipped 1" in captured.err
+    assert json.loads(state.read_text())["classes"] == ["Owl", "Duck"]
+
+
+def test_lambda_bad_event_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "event.json", json.dumps({"payload": []}))
+    assert main(["lambda", path]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"gt-consolidate: {path}: the event has no labelAttributeName"
+    )
+    path = _write(tmp_path / "event.json", json.dumps({"payload": {"s3Uri": "nope.json"}}))
+    assert main(["lambda", path]) == 1
+    assert f"{path}: payload.s3Uri: nope.json: no such file" in capsys.readouterr().err
+    assert main(["lambda", _write(tmp_path / "broken.json", "{")]) == 1
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_demo_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "birds.manifest"
+    assert main(["demo", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "majority vote" in text
+    assert "274/302" in text
+    assert "Modified Dawid-Skene (AWS)" in text
+    assert "273/302" in text
+    assert "Lambda handler, 2 batches, worker state" in text
+    service_row = next(x for x in text.splitlines() if x.startswith("the real service"))
+    assert service_row.split()[-3:] == ["272/302", "90.1%", "-"]
+    assert f"wrote {out}: 302 lines" in text
+    lines = _lines(out)
+    assert len(lines) == 302
+    assert all("birds" in x and "birds-metadata" in x for x in lines)
+    service = _service_labels()
+    agree = sum(x["birds-metadata"]["class-name"] == s for x, s in zip(lines, service, strict=True))
+    assert agree >= 295
+
+
+# -------------------------------------------------------------------------------------------------
+# end to end, through a subprocess
+# -------------------------------------------------------------------------------------------------
+
+
+def test_subprocess_demo_from_another_directory(tmp_path: Path) -> None:
+    done = _run("-m", "consolidation.cli", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote birds-output.manifest: 302 lines" in done.stdout
+    assert "Traceback" not in done.stderr
+    _validate(tmp_path / "birds-output.manifest")
+
+
+def test_subprocess_classify_dataset_csv(tmp_path: Path) -> None:
+    answers = dataset_path("zheng_d_product", "answers.csv")
+    gold = {
+        r["item"]: r["label"]
+        for r in csv.DictReader(dataset_path("zheng_d_product", "gold.csv").open())
+    }
+    out = tmp_path / "labels.csv"
+    done = _run("-m", "consolidation.cli", "classify", str(answers), "-m", "mds", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "classify: read 24945 answers (8315 items, 176 workers, 2 classes)" in done.stderr
+    rows = _csv(out.read_text())
+    assert len(rows) == 8315
+    hits = sum(r["label"] == gold[r["item"]] for r in rows if r["item"] in gold)
+    assert hits / len(gold) > 0.88
+
+
+def test_subprocess_boxes_payload_to_valid_manifest(tmp_path: Path) -> None:
+    payload, _ = _box_payload(tmp_path)
+    out = tmp_path / "out.manifest"
+    done = _run(
+        "-m", "consolidation.cli", "boxes", payload, "--format", "manifest", "-a", "vehicles",
+        "--manifest", _manifest_for(tmp_path, 8), "-o", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert "written 8, labelled 8, rejected 0" in done.stderr
+    _validate(out)
+
+
+def test_subprocess_bad_input_has_no_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path / "bad.json", "[{]")
+    done = _run("-m", "consolidation.cli", "classify", path, "-m", "mv")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"gt-consolidate: {path}: <file>: not valid JSON")
+    assert "Traceback" not in done.stderr
