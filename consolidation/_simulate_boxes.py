@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
 from ._box_annotations import BoxAnnotations
 from ._errors import InvalidParameterError
@@ -333,6 +332,8 @@ def score_boxes(
     >>> s.mean_iou, s.precision, s.recall
     (0.5, 1.0, 0.5)
     """
+    from scipy.optimize import linear_sum_assignment
+
     pi, pl = np.asarray(pred_items, np.int64), np.asarray(pred_labels, np.int64)
     ti, tl = np.asarray(true_items, np.int64), np.asarray(true_labels, np.int64)
     pb = np.asarray(pred_boxes, np.float64).reshape(-1, 4)

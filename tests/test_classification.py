@@ -346,3 +346,29 @@ def test_worker_state_merge_and_int_ids_roundtrip(tmp_path: object) -> None:
     acc = state.accuracies()
     assert acc.shape == (2,)
     assert np.all((acc >= 0) & (acc <= 1))
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int) -> None:
+    from consolidation import simulate
+    from consolidation._kernels.em import _accumulate, _m_step
+
+    ann = simulate.classification(3000, 40, k, 4, seed=k).annotations
+    items, workers, labels, indptr = ann.sorted_by_item()
+    w_items, w_labels, wptr = ann.sorted_by_worker()
+    rng = np.random.default_rng(0)
+    log_emit = np.log(rng.dirichlet(np.ones(k), size=(ann.n_workers, k)).transpose(0, 2, 1).copy())
+    log_prior = np.log(rng.dirichlet(np.ones(k)))
+    post = rng.dirichlet(np.ones(k), size=ann.n_items)
+    outs = []
+    for backend, parallel in (("numba", True), ("numba", False), ("numpy", None)):
+        acc = np.empty((ann.n_items, k))
+        _accumulate.get(backend, parallel=parallel)(
+            items, workers, labels, indptr, log_emit, log_prior, acc
+        )
+        counts = np.empty((ann.n_workers, k, k))
+        _m_step.get(backend, parallel=parallel)(w_items, w_labels, wptr, post, counts)
+        outs.append((acc, counts))
+    for acc, counts in outs[1:]:
+        np.testing.assert_array_equal(acc, outs[0][0])
+        np.testing.assert_array_equal(counts, outs[0][1])

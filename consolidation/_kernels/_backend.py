@@ -128,39 +128,52 @@ class Kernel:
         self.parallel = parallel
         self.helpers = helpers
         self.__name__ = loop.__name__
-        self._compiled: Callable[..., Any] | None = None
+        self._compiled: dict[bool, Callable[..., Any]] = {}
 
-    def compiled(self) -> Callable[..., Any] | None:
-        """Return the numba-compiled loop, or None when numba cannot be used."""
-        if self._compiled is None:
+    def compiled(self, parallel: bool | None = None) -> Callable[..., Any] | None:
+        """Return the numba-compiled loop, or None when numba cannot be used.
+
+        Parameters
+        ----------
+        parallel : bool, optional
+            For a parallel kernel, ``False`` gives a single-threaded build of the same loop (for
+            small inputs, where starting threads costs more than it saves, and where other
+            processes share the cores). Default: the kernel's own setting.
+        """
+        parallel = self.parallel and (self.parallel if parallel is None else parallel)
+        fn = self._compiled.get(parallel)
+        if fn is None:
             if not numba_available():
                 return None
             import numba
 
             namespace = dict(self.loop.__globals__)
-            if self.parallel:
+            if parallel:
                 namespace["prange"] = numba.prange
+            # A distinct qualname keeps the serial and parallel builds apart in numba's cache.
+            suffix = "" if parallel == self.parallel else "__serial"
 
-            def rebind(fn: Callable[..., Any], parallel: bool) -> Any:
+            def rebind(fn: Callable[..., Any], parallel: bool, suffix: str = "") -> Any:
                 copy = types.FunctionType(
                     fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__
                 )
-                copy.__module__, copy.__qualname__ = fn.__module__, fn.__qualname__
+                copy.__module__ = fn.__module__
+                copy.__qualname__ = fn.__qualname__ + suffix
                 return numba.njit(parallel=parallel, **JIT_OPTIONS)(copy)
 
             for helper in self.helpers:
                 namespace[helper.__name__] = rebind(helper, False)
-            self._compiled = rebind(self.loop, self.parallel)
-        return self._compiled
+            fn = self._compiled[parallel] = rebind(self.loop, parallel, suffix)
+        return fn
 
-    def get(self, backend: Backend) -> Callable[..., Any]:
+    def get(self, backend: Backend, parallel: bool | None = None) -> Callable[..., Any]:
         """Return the implementation for a resolved backend (``"numba"`` or ``"numpy"``)."""
         if backend == "numba":
-            fn = self.compiled()
+            fn = self.compiled(parallel)
             if fn is not None:
                 return fn
         return self.twin
 
     def __call__(self, backend: Backend, *args: Any) -> Any:
-        """Run the kernel on ``backend`` with ``args``."""
+        """Run the kernel on ``backend`` with ``args`` (parallel builds run multi-threaded)."""
         return self.get(backend)(*args)

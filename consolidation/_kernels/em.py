@@ -33,6 +33,10 @@ __all__ = ["e_step", "m_step_counts", "normalise"]
 
 prange = range  # numba.prange in the compiled copies (see Kernel(parallel=True))
 
+#: Below this many answers the kernels run single-threaded: thread start-up and synchronisation
+#: cost more than they save, and collapse when other processes share the cores.
+PARALLEL_MIN_ANSWERS = 200_000
+
 #: Log-distance below the maximum under which a posterior term is flushed to 0 (exp(-700) ~ 1e-304).
 _FLUSH = -700.0
 
@@ -99,7 +103,8 @@ class _EStep:
         log_prior: F64,
         post: F64,
     ) -> float:
-        _accumulate(backend, items, workers, labels, indptr, log_emit, log_prior, post)
+        fn = _accumulate.get(backend, parallel=items.size >= PARALLEL_MIN_ANSWERS)
+        fn(items, workers, labels, indptr, log_emit, log_prior, post)
         return normalise(post)
 
 
@@ -130,5 +135,16 @@ def _m_step_numpy(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64
 #: writes normalised posteriors into ``post`` and returns sum_i log sum_t exp(unnormalised).
 e_step = _EStep()
 
-#: ``m_step_counts(backend, w_items, w_labels, wptr, post, counts)``: soft confusion counts.
-m_step_counts = Kernel(_m_step_loop, _m_step_numpy, parallel=True)
+
+class _MStep:
+    """``m_step_counts(backend, w_items, w_labels, wptr, post, counts)``: soft confusion counts."""
+
+    def __call__(
+        self, backend: Backend, w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64
+    ) -> None:
+        fn = _m_step.get(backend, parallel=w_items.size >= PARALLEL_MIN_ANSWERS)
+        fn(w_items, w_labels, wptr, post, counts)
+
+
+_m_step = Kernel(_m_step_loop, _m_step_numpy, parallel=True)
+m_step_counts = _MStep()

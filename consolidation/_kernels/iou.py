@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from ._backend import Backend, Kernel, resolve_backend
 
@@ -553,6 +552,9 @@ def cluster_boxes(
             paused,
         )
         todo = todo[paused[todo]]
+        if todo.size:
+            # scipy.optimize costs ~0.5 s to import: only when a conflict needs it (cold starts).
+            from scipy.optimize import linear_sum_assignment
         for g in todo.tolist():
             # A worker's box has several candidate clusters, or a cluster several candidate boxes:
             # maximum-weight assignment over the pairs with IoU >= tau (weight 0 = forbidden).
