@@ -195,7 +195,9 @@ def main() -> None:
     parser.add_argument(
         "--workdir", help="folder for the generated files (default: a temporary one)"
     )
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
+    rows: list[dict[str, object]] = []
     if args.run:
         print(json.dumps(run_variant(*args.run)))
         return
@@ -221,6 +223,17 @@ def main() -> None:
                 if base is None:
                     base = rate
                 rss = max(r["max_rss_mib"] for r in runs)
+                rows.append(
+                    {
+                        "variant": variant,
+                        "lines": int(best["read"]),
+                        "lines_per_s": best["read"] / wall,
+                        "lines_per_s_cpu": rate,
+                        "x_json_cpu": rate / base,
+                        "peak_rss_mib": rss,
+                        "written": int(best["written"]),
+                    }
+                )
                 note = f"{int(best['written']):,} lines"
                 if best["extra"]:
                     note += f"; {best['extra']}"
@@ -228,6 +241,9 @@ def main() -> None:
                     f"{variant:<20} {best['read'] / wall:>9,.0f} {rate:>9,.0f} "
                     f"{size / best['cpu'] / 1e6:>6.1f} {rate / base:>7.2f} {rss:>7.1f}Mi  {note}"
                 )
+
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
