@@ -363,12 +363,14 @@ def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int) -> None:
     outs = []
     for backend, parallel in (("numba", True), ("numba", False), ("numpy", None)):
         acc = np.empty((ann.n_items, k))
+        top = np.empty(ann.n_items)
         _accumulate.get(backend, parallel=parallel)(
-            items, workers, labels, indptr, log_emit, log_prior, acc
+            items, workers, labels, indptr, log_emit, log_prior, acc, top
         )
         counts = np.empty((ann.n_workers, k, k))
         _m_step.get(backend, parallel=parallel)(w_items, w_labels, wptr, post, counts)
-        outs.append((acc, counts))
-    for acc, counts in outs[1:]:
+        outs.append((acc, top, counts))
+    for acc, top, counts in outs[1:]:
         np.testing.assert_array_equal(acc, outs[0][0])
-        np.testing.assert_array_equal(counts, outs[0][1])
+        np.testing.assert_array_equal(top, outs[0][1])
+        np.testing.assert_array_equal(counts, outs[0][2])

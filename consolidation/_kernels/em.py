@@ -46,11 +46,19 @@ I64 = NDArray[np.int64]
 
 
 def _accumulate_loop(
-    items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
+    items: I32,
+    workers: I32,
+    labels: I32,
+    indptr: I64,
+    log_emit: F64,
+    log_prior: F64,
+    post: F64,
+    top: F64,
 ) -> None:
     n_items, k = post.shape
     for i in prange(n_items):
-        # Same order of operations as the numpy twin: answers summed in order, then the prior.
+        # Same operations in the same order as the numpy twin: answers summed in order, then the
+        # prior; then the row maximum is subtracted and far-below terms are flushed (all exact).
         for t in range(k):
             post[i, t] = 0.0
         for a in range(indptr[i], indptr[i + 1]):
@@ -58,32 +66,46 @@ def _accumulate_loop(
             lab = labels[a]
             for t in range(k):
                 post[i, t] += log_emit[w, lab, t]
+        m = -np.inf
         for t in range(k):
             post[i, t] += log_prior[t]
+            m = max(m, post[i, t])
+        top[i] = m
+        for t in range(k):
+            d = post[i, t] - m
+            post[i, t] = d if d > _FLUSH else -np.inf
 
 
 def _accumulate_numpy(
-    items: I32, workers: I32, labels: I32, indptr: I64, log_emit: F64, log_prior: F64, post: F64
+    items: I32,
+    workers: I32,
+    labels: I32,
+    indptr: I64,
+    log_emit: F64,
+    log_prior: F64,
+    post: F64,
+    top: F64,
 ) -> None:
     n_items, k = post.shape
     for t in range(k):
         post[:, t] = np.bincount(items, weights=log_emit[workers, labels, t], minlength=n_items)
     post += log_prior
+    np.max(post, axis=1, out=top)
+    np.subtract(post, top[:, None], out=post)
+    post[post <= _FLUSH] = -np.inf
 
 
-def normalise(post: F64) -> float:
-    """Turn unnormalised log-posteriors (in place) into posteriors; return the log-likelihood.
+def normalise(post: F64, top: F64) -> float:
+    """Exponentiate shifted log-posteriors in place and normalise; return the log-likelihood.
 
-    Shared by both backends: numpy's vectorised ``exp`` differs from the C library's (which numba
-    calls) by one ulp on some inputs, so one implementation keeps the backends bit-identical.
+    ``post`` holds log-terms minus their row maximum ``top`` (-inf where flushed). Shared by both
+    backends: numpy's vectorised ``exp`` differs from the C library's (which numba calls) by one
+    ulp on some inputs, so one implementation keeps the backends bit-identical.
     """
-    m = post.max(axis=1, keepdims=True)
-    np.subtract(post, m, out=post)
-    post[post <= _FLUSH] = -np.inf  # exp(-inf) = 0: flush instead of producing subnormals
-    np.exp(post, out=post)
-    s = post.sum(axis=1, keepdims=True)
-    post /= s
-    return float(np.sum(m[:, 0] + np.log(s[:, 0])))
+    np.exp(post, out=post)  # exp(-inf) = 0: flushed terms never become subnormals
+    s = post.sum(axis=1)
+    post /= s[:, None]
+    return float(np.sum(top + np.log(s)))
 
 
 _accumulate = Kernel(_accumulate_loop, _accumulate_numpy, parallel=True)
@@ -103,9 +125,10 @@ class _EStep:
         log_prior: F64,
         post: F64,
     ) -> float:
+        top = np.empty(post.shape[0])
         fn = _accumulate.get(backend, parallel=items.size >= PARALLEL_MIN_ANSWERS)
-        fn(items, workers, labels, indptr, log_emit, log_prior, post)
-        return normalise(post)
+        fn(items, workers, labels, indptr, log_emit, log_prior, post, top)
+        return normalise(post, top)
 
 
 def _m_step_loop(w_items: I32, w_labels: I32, wptr: I64, post: F64, counts: F64) -> None:
