@@ -8,6 +8,7 @@ imported lazily, on the first kernel call.
 from ._annotations import Annotations
 from ._box_annotations import BoxAnnotations
 from ._errors import AnnotationError, InvalidParameterError, NotFittedError
+from .bayesian_ds import BayesianDawidSkene, default_estimator
 from .boxes import BoxConsolidator
 from .dawid_skene import DawidSkene, ModifiedDawidSkene
 from .majority_vote import MajorityVote
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AnnotationError",
     "Annotations",
+    "BayesianDawidSkene",
     "BoxAnnotations",
     "BoxConsolidator",
     "DawidSkene",
@@ -30,4 +32,5 @@ __all__ = [
     "NotFittedError",
     "WorkerState",
     "__version__",
+    "default_estimator",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import inspect
 import os
 import sys
@@ -18,6 +17,7 @@ from manifests.io import Accounting
 from manifests.validation import check_attribute_name
 
 from . import groundtruth as gt
+from . import quality
 from ._annotations import Annotations
 from ._cli_io import (
     PROG,
@@ -71,23 +71,7 @@ def estimator(method: str) -> Any:
     """Return a fresh estimator for a ``--method`` name (a clear message when unavailable)."""
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    try:
-        return make_estimator(method)
-    except ImportError as exc:
-        raise UsageError(
-            f"method {method!r} is not available in this installation ({exc}); "
-            "use --method mds, ds or mv"
-        ) from exc
-
-
-def quality_module() -> Any:
-    """Return :mod:`consolidation.quality`, or None while it does not exist."""
-    try:
-        return importlib.import_module("consolidation.quality")
-    except ModuleNotFoundError as exc:
-        if exc.name != "consolidation.quality":
-            raise
-        return None
+    return make_estimator(method)
 
 
 def accepts_warm_start(est: Any) -> bool:
@@ -244,22 +228,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------------------
 
 
-def _fallback_rows(est: Any, ann: Annotations) -> list[dict[str, Any]]:
-    """Per-worker answers, agreement with the consolidated labels and estimated accuracy."""
-    codes = np.asarray(est.label_codes_)
-    agree = np.bincount(
-        ann.workers, weights=(ann.labels == codes[ann.items]), minlength=ann.n_workers
-    )
-    n = np.bincount(ann.workers, minlength=ann.n_workers)
-    acc = est.worker_accuracy() if hasattr(est, "worker_accuracy") else agree / np.maximum(n, 1)
-    rows = [
-        {"worker": w, "answers": int(k), "agreement": float(a / max(k, 1)), "accuracy": float(x)}
-        for w, k, a, x in zip(ann.worker_ids.tolist(), n.tolist(), agree.tolist(), acc, strict=True)
-    ]
-    rows.sort(key=lambda r: (r["accuracy"], str(r["worker"])))  # worst first
-    return rows
-
-
 def _report_rows(report_obj: Any) -> list[dict[str, Any]]:
     rows = report_obj.to_rows() if hasattr(report_obj, "to_rows") else list(report_obj)
     out = []
@@ -301,31 +269,20 @@ def _numeric(text: str) -> bool:
 
 def cmd_workers(args: argparse.Namespace) -> int:
     """Fit a method and print its worker report."""
-    quality = quality_module()
     if args.png:
-        _check_plot(quality, args.method)
+        _check_plot(args.method)
     acc = accounting(args)
     est, ann, _, _ = fit_classification(args, acc, args.method)
-    report_obj = None
-    if quality is not None and hasattr(quality, "worker_report"):
-        report_obj = quality.worker_report(est)
-        rows = _report_rows(report_obj)
-    else:
-        rows = _fallback_rows(est, ann)
+    report_obj = quality.worker_report(est, ann)
+    rows = _report_rows(report_obj)
     columns = list(rows[0]) if rows else ["worker"]
     shown = rows if args.top is None else rows[: args.top]
     with output_text(args.output) as out:
         out.write(_table(shown, columns))
     if args.csv:
-        if report_obj is not None and hasattr(report_obj, "to_csv"):
-            report_obj.to_csv(args.csv)
-        else:
-            with open(args.csv, "w", encoding="utf-8", newline="") as fh:
-                writer = csv.DictWriter(fh, columns, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(rows)
+        report_obj.to_csv(args.csv)
     if args.png:
-        _plot(est, args.png, quality)
+        _plot(est, args.png)
     acc.written = len(shown)
     report(
         args,
@@ -336,7 +293,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_plot(quality: Any, method: str) -> None:
+def _check_plot(method: str) -> None:
     if method == "mv":
         raise UsageError("--png needs a method with confusion matrices (mds, ds, default)")
     try:
@@ -345,11 +302,9 @@ def _check_plot(quality: Any, method: str) -> None:
         raise UsageError(
             "--png needs matplotlib, which is not installed: pip install 'gt-consolidation[plot]'"
         ) from exc
-    if quality is None or not hasattr(quality, "plot_confusions"):
-        raise UsageError("--png needs consolidation.quality.plot_confusions (not available)")
 
 
-def _plot(est: Any, path: str, quality: Any) -> None:
+def _plot(est: Any, path: str) -> None:
     if not hasattr(est, "confusions_"):
         raise UsageError("--png needs a method with confusion matrices (mds, ds, default)")
     quality.plot_confusions(est, path)
@@ -372,10 +327,7 @@ def score(est: Any, gold: dict[str, str]) -> tuple[int, int]:
 
 
 def ece(est: Any, gold: dict[str, str]) -> float | None:
-    """Return the expected calibration error from ``quality.calibration`` (None: unavailable)."""
-    quality = quality_module()
-    if quality is None or not hasattr(quality, "calibration"):
-        return None
+    """Return the expected calibration error over the gold items (None: no gold item)."""
     index = {str(c): k for k, c in enumerate(est.classes_.tolist())}
     rows, truth = [], []
     for i, item in enumerate(est.item_ids_.tolist()):
@@ -385,24 +337,10 @@ def ece(est: Any, gold: dict[str, str]) -> float | None:
             truth.append(index[label])
     if not rows:
         return None
-    result = quality.calibration(np.asarray(est.posteriors_)[rows], np.asarray(truth))
-    if hasattr(result, "ece"):
-        result = result.ece
-    elif isinstance(result, dict):
-        result = result.get("ece")
-    try:
-        return float(result)
-    except (TypeError, ValueError):
-        return None
+    return float(quality.calibration(np.asarray(est.posteriors_)[rows], np.asarray(truth)).ece)
 
 
 DEFAULT_METHODS = "mv,ds,mds,default"
-
-
-def _has_default() -> bool:
-    import consolidation
-
-    return hasattr(consolidation, "default_estimator")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -411,11 +349,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for m in methods:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
-    if args.methods is None and not _has_default():
-        methods.remove("default")
-        print(
-            f"{PROG}: note: method 'default' is not available in this installation", file=sys.stderr
-        )
     acc = accounting(args)
     source = open_source(args.input, "classification", acc)
     gold = load_gold(args.gold)

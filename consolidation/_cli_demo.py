@@ -58,12 +58,6 @@ def _manifest(name: str) -> Iterator[manifests.Record]:
     return iter(manifests.read(io.BytesIO(_gunzip(name)), name=name))
 
 
-def _has_default() -> bool:
-    import consolidation
-
-    return hasattr(consolidation, "default_estimator")
-
-
 def _pct(hits: int, n: int) -> str:
     return f"{hits}/{n} {hits / n:6.1%}"
 
@@ -87,7 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ann = gt.classification_annotations(rows, classes)
     n = ann.n_items
 
-    methods = ["mv", "ds", "mds"] + (["default"] if _has_default() else [])
+    methods = ["mv", "ds", "mds", "default"]
     fitted: dict[str, Any] = {}
     table = []
     for m in methods:
@@ -146,8 +140,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{'method':<{width}}  {'accuracy vs gold':>16}  {'same label as the service':>25}",
     ]
     lines += [f"{a:<{width}}  {b:>16}  {c:>25}" for a, b, c in table]
-    if "default" not in fitted:
-        lines.append("(method 'default' is not available in this installation)")
     lines += [
         "",
         f"wrote {args.output}: {written} lines, label attribute {ATTRIBUTE!r}, method {chosen}",

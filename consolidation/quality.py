@@ -1,0 +1,794 @@
+"""Whom and what to trust: worker reports, calibration, accuracy and a human-review queue.
+
+Every function takes a fitted single-label estimator (:class:`~consolidation.MajorityVote`,
+:class:`~consolidation.DawidSkene`, :class:`~consolidation.ModifiedDawidSkene` or the default
+estimator) and, where per-answer information is needed, the annotations it was fitted on.
+Estimators that keep a reference to their answers (``annotations_``, as the default estimator
+does) need no second argument.
+
+References
+----------
+V. C. Raykar and S. Yu, "Eliminating spammers and ranking annotators for crowdsourced labeling
+tasks", JMLR 13:491-518, 2012 (the spammer score).
+C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On calibration of modern neural networks", ICML
+2017 (expected calibration error over equal-width confidence bins).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._annotations import Annotations
+from ._base import as_annotations, check_fitted
+from ._errors import AnnotationError, InvalidParameterError
+
+__all__ = [
+    "AnswerGain",
+    "Calibration",
+    "CalibrationBin",
+    "ReviewItem",
+    "WorkerReport",
+    "WorkerRow",
+    "accuracy",
+    "calibration",
+    "gold_codes",
+    "next_answer_gain",
+    "plot_confusions",
+    "review_queue",
+    "spammer_score",
+    "tie_credit",
+    "worker_report",
+]
+
+TIE_TOL = 1e-12  # posteriors within this of the maximum are tied
+F64 = NDArray[np.float64]
+
+
+# ------------------------------------------------------------------------------------ accuracy
+def tie_credit(posteriors: ArrayLike, gold: ArrayLike, *, tol: float = TIE_TOL) -> F64:
+    """Credit per item: ``1/m`` when the gold class is among the ``m`` classes tied at the top.
+
+    Parameters
+    ----------
+    posteriors : array_like of shape (n, K)
+        Posterior (or vote-share) rows.
+    gold : array_like of int, shape (n,)
+        Gold class codes; a negative code (a label outside the classes) earns 0.
+    tol : float, default 1e-12
+        Classes within ``tol`` of the row maximum are tied.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> tie_credit([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]], [1, 0, 0]).tolist()
+    [0.5, 1.0, 0.0]
+    """
+    post = np.asarray(posteriors, dtype=np.float64)
+    codes = np.asarray(gold, dtype=np.int64)
+    if post.ndim != 2 or codes.shape != (post.shape[0],):
+        raise InvalidParameterError("gold", f"shape {codes.shape}", f"shape ({post.shape[0]},)")
+    top = post >= post.max(axis=1, keepdims=True) - tol
+    hit = np.zeros(codes.size)
+    ok = (codes >= 0) & (codes < post.shape[1])
+    hit[ok] = top[np.flatnonzero(ok), codes[ok]]
+    credit: F64 = hit / top.sum(axis=1)
+    return credit
+
+
+def gold_codes(estimator: Any, gold: Mapping[Any, Any]) -> tuple[NDArray[np.intp], NDArray[Any]]:
+    """Align gold labels with a fitted estimator's items.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Uses ``item_ids_`` and ``classes_``.
+    gold : mapping
+        Item id -> gold class value. Items without answers are ignored.
+
+    Returns
+    -------
+    rows : ndarray of int
+        Rows of ``posteriors_`` that have a gold label, in item order.
+    codes : ndarray of int
+        Their gold class codes (-1 for a value that is not one of ``classes_``).
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> mv = MajorityVote().fit([("a", "w", "x"), ("b", "w", "y")])
+    >>> rows, codes = gold_codes(mv, {"b": "y", "c": "x"})
+    >>> rows.tolist(), codes.tolist()
+    ([1], [1])
+    """
+    check_fitted(estimator)
+    index = {c: k for k, c in enumerate(estimator.classes_.tolist())}
+    rows, codes = [], []
+    for row, item in enumerate(estimator.item_ids_.tolist()):
+        if item in gold:
+            rows.append(row)
+            codes.append(index.get(gold[item], -1))
+    return np.asarray(rows, dtype=np.intp), np.asarray(codes, dtype=np.intp)
+
+
+def accuracy(estimator: Any, gold: Mapping[Any, Any], *, ties: str = "split") -> float:
+    """Share of gold items labelled correctly.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Any single-label consolidator.
+    gold : mapping
+        Item id -> gold class value; gold items that received no answer are ignored.
+    ties : {"split", "label"}, default "split"
+        ``"split"`` credits an item whose top posterior is shared by ``m`` classes (within 1e-12)
+        ``1/m`` when the gold class is among them, whatever tie-break the estimator applied;
+        ``"label"`` scores ``labels_`` as they are.
+
+    Returns
+    -------
+    float
+        NaN when no gold item has answers.
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> mv = MajorityVote(seed=0).fit([("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "y")])
+    >>> accuracy(mv, {"a": "x", "b": "y"})
+    0.75
+    """
+    if ties not in ("split", "label"):
+        raise InvalidParameterError("ties", ties, "'split' or 'label'")
+    rows, codes = gold_codes(estimator, gold)
+    if rows.size == 0:
+        return float("nan")
+    if ties == "label":
+        return float(np.mean(np.asarray(estimator.label_codes_)[rows] == codes))
+    return float(np.mean(tie_credit(np.asarray(estimator.posteriors_)[rows], codes)))
+
+
+# ---------------------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class CalibrationBin:
+    """One reliability bin: confidences in ``[lower, upper)`` (the last bin includes 1)."""
+
+    lower: float
+    upper: float
+    count: int
+    confidence: float  # mean confidence in the bin (NaN when empty)
+    accuracy: float  # mean (tie-credited) correctness in the bin (NaN when empty)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Expected calibration error and the reliability diagram behind it.
+
+    Attributes
+    ----------
+    ece : float
+        ``sum_b n_b / n * |accuracy_b - confidence_b|`` over equal-width bins.
+    mce : float
+        Largest ``|accuracy_b - confidence_b|`` over non-empty bins.
+    brier : float
+        Mean multi-class Brier score ``sum_k (p_k - [k = gold])^2``.
+    n : int
+        Items scored.
+    bins : tuple of CalibrationBin
+    """
+
+    ece: float
+    mce: float
+    brier: float
+    n: int
+    bins: tuple[CalibrationBin, ...]
+
+
+def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
+    """Compute the expected calibration error (ECE) of the maximum posterior, with its bins.
+
+    Parameters
+    ----------
+    posteriors : array_like of shape (n, K), or a fitted estimator
+        Posterior rows (``confidence`` = row maximum, prediction = argmax).
+    gold : array_like of int, shape (n,), or a mapping
+        Gold class codes aligned with the rows (negative codes are skipped); with an estimator, a
+        mapping item id -> gold class value.
+    n_bins : int, default 10
+        Equal-width confidence bins over [0, 1].
+
+    Returns
+    -------
+    Calibration
+
+    Examples
+    --------
+    >>> cal = calibration([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]], [0, 0, 0, 1])
+    >>> round(cal.ece, 3), [b.count for b in cal.bins if b.count]
+    (0.1, [2, 2])
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        raise InvalidParameterError("n_bins", n_bins, "an integer >= 1")
+    if hasattr(posteriors, "posteriors_"):
+        if not isinstance(gold, Mapping):
+            raise InvalidParameterError("gold", type(gold).__name__, "a mapping item -> label")
+        rows, codes = gold_codes(posteriors, gold)
+        post = np.asarray(posteriors.posteriors_, dtype=np.float64)[rows]
+    else:
+        post = np.asarray(posteriors, dtype=np.float64)
+        codes = np.asarray(gold, dtype=np.intp)
+        if post.ndim != 2 or codes.shape != (post.shape[0],):
+            raise InvalidParameterError(
+                "posteriors", f"shape {post.shape}", "an (n, K) array aligned with gold (n,)"
+            )
+        keep = codes >= 0
+        post, codes = post[keep], codes[keep]
+    n = int(codes.size)
+    if n == 0:
+        nan = float("nan")
+        return Calibration(nan, nan, nan, 0, ())
+    conf = post.max(axis=1)
+    correct = tie_credit(post, codes)
+    onehot = np.zeros_like(post)
+    ok = codes < post.shape[1]
+    onehot[np.flatnonzero(ok), codes[ok]] = 1.0
+    brier = float(np.mean(((post - onehot) ** 2).sum(axis=1)))
+    which = np.minimum((conf * n_bins).astype(np.intp), n_bins - 1)
+    count = np.bincount(which, minlength=n_bins)
+    sum_conf = np.bincount(which, weights=conf, minlength=n_bins)
+    sum_ok = np.bincount(which, weights=correct, minlength=n_bins)
+    bins = []
+    ece = mce = 0.0
+    for b in range(n_bins):
+        if count[b]:
+            c, a = sum_conf[b] / count[b], sum_ok[b] / count[b]
+            ece += count[b] / n * abs(a - c)
+            mce = max(mce, abs(a - c))
+        else:
+            c = a = float("nan")
+        bins.append(CalibrationBin(b / n_bins, (b + 1) / n_bins, int(count[b]), float(c), float(a)))
+    return Calibration(float(ece), float(mce), brier, n, tuple(bins))
+
+
+# ------------------------------------------------------------------------------- worker report
+def spammer_score(confusions: ArrayLike) -> F64:
+    """Raykar & Yu (2012) spammer score of confusion matrices (rows = true class).
+
+    ``s = 1 / (K (K - 1)) * sum_{k < k'} sum_l (C[k, l] - C[k', l])^2``: the squared distance to
+    the nearest rank-one matrix (identical rows: answers that ignore the truth). 0 for a spammer
+    (uniform or always-the-same-class), 1 for a perfect worker (or a perfect permutation).
+
+    Parameters
+    ----------
+    confusions : array_like of shape (K, K) or (n, K, K)
+
+    Returns
+    -------
+    ndarray of shape () or (n,)
+
+    Examples
+    --------
+    >>> spammer_score([[0.5, 0.5], [0.5, 0.5]]).item(), spammer_score(np.eye(3)).item()
+    (0.0, 1.0)
+    """
+    c = np.asarray(confusions, dtype=np.float64)
+    k = c.shape[-1]
+    diff = c[..., :, None, :] - c[..., None, :, :]  # all ordered pairs: twice each k < k'
+    score: F64 = (diff**2).sum(axis=(-3, -2, -1)) / (2.0 * k * (k - 1))
+    return score
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One worker in a :class:`WorkerReport`.
+
+    Attributes
+    ----------
+    worker_id : object
+    n_answers : int
+    accuracy : float
+        Estimated share of the worker's answers that are correct: the posterior mass of the answered
+        class, averaged over the worker's answers (majority vote: agreement with the consensus).
+    agreement : float
+        Share of the worker's answers equal to the consensus label (NaN when unknown).
+    spammer_score : float
+        :func:`spammer_score` of the worker's confusion matrix (for majority vote: of the empirical
+        matrix against the vote shares).
+    confusion : ndarray of shape (K, K) or None
+        The model's confusion matrix (rows = true class); None for majority vote.
+    flags : tuple of str
+        ``few_answers``, ``spammer``, ``hammer``, ``adversarial``, ``unreliable``.
+    """
+
+    worker_id: Any
+    n_answers: int
+    accuracy: float
+    agreement: float
+    spammer_score: float
+    confusion: F64 | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkerReport(Sequence[WorkerRow]):
+    """Per-worker quality: a sequence of :class:`WorkerRow` in the estimator's worker order."""
+
+    rows: tuple[WorkerRow, ...]
+    classes: tuple[Any, ...]
+    method: str
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[WorkerRow]:
+        return iter(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows[index]
+
+    def flagged(self, flag: str | None = None) -> list[WorkerRow]:
+        """Rows with any flag, or with ``flag``."""
+        return [r for r in self.rows if (flag in r.flags if flag else r.flags)]
+
+    def to_rows(self, *, confusion: bool = False) -> list[dict[str, Any]]:
+        """Plain dicts, worst accuracy first (ties: more answers first, then worker id).
+
+        With ``confusion=True`` each row also has ``p[t->l]`` columns (rows = true class).
+        """
+        out = []
+        order = sorted(
+            self.rows, key=lambda r: (_nan_last(r.accuracy), -r.n_answers, str(r.worker_id))
+        )
+        names = [str(c) for c in self.classes]
+        for r in order:
+            row: dict[str, Any] = {
+                "worker": r.worker_id,
+                "answers": r.n_answers,
+                "accuracy": r.accuracy,
+                "agreement": r.agreement,
+                "spammer_score": r.spammer_score,
+                "flags": ";".join(r.flags),
+            }
+            if confusion:
+                for t, tn in enumerate(names):
+                    for j, ln in enumerate(names):
+                        key = f"p[{tn}->{ln}]"
+                        row[key] = float("nan") if r.confusion is None else r.confusion[t, j]
+            out.append(row)
+        return out
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_rows` with the confusion columns to a CSV file."""
+        rows = self.to_rows(confusion=True)
+        fields = list(rows[0]) if rows else ["worker"]
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fields, lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+
+
+def _nan_last(x: float) -> float:
+    return float("inf") if not np.isfinite(x) else x
+
+
+def _csv_cell(v: Any) -> Any:
+    if isinstance(v, float):
+        return "" if not np.isfinite(v) else f"{v:.6g}"
+    return v
+
+
+def _answers(estimator: Any, annotations: Any) -> Annotations | None:
+    """Return the annotations behind a fitted estimator (given, or kept by it), checked."""
+    ann = annotations if annotations is not None else getattr(estimator, "annotations_", None)
+    if ann is None:
+        return None
+    ann = as_annotations(ann)
+    if ann.n_items != len(estimator.item_ids_) or list(ann.classes) != list(estimator.classes_):
+        raise AnnotationError("the annotations are not those the estimator was fitted on")
+    if not np.array_equal(ann.item_ids, estimator.item_ids_):
+        raise AnnotationError("the annotations' items differ from the estimator's items")
+    return ann
+
+
+def worker_report(
+    estimator: Any,
+    annotations: Any = None,
+    *,
+    min_answers: int = 5,
+    spammer_threshold: float = 0.05,
+    min_accuracy: float | None = None,
+) -> WorkerReport:
+    """Per-worker answers, estimated accuracy and confusion, agreement, spammer score and flags.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Majority vote or an EM consolidator (with ``worker_ids_`` and ``confusions_``).
+    annotations : Annotations or rows, optional
+        The answers the estimator was fitted on. Needed for majority vote and for agreement with
+        the consensus; estimators with ``annotations_`` (the default estimator) keep their own.
+        Without them an EM estimator's counts come from ``worker_state_`` and agreement is NaN.
+    min_answers : int, default 5
+        Workers with fewer answers are flagged ``few_answers`` (their estimates are mostly prior).
+    spammer_threshold : float, default 0.05
+        Spammer score below which a worker with enough answers is flagged ``spammer`` (and
+        ``hammer`` when 90% or more of the answers are one class).
+    min_accuracy : float, optional
+        Accuracy below which a worker is flagged ``unreliable``; default halfway between chance
+        ``1/K`` and 1. A worker below chance with a high spammer score is ``adversarial``.
+
+    Returns
+    -------
+    WorkerReport
+
+    Examples
+    --------
+    >>> from consolidation import DawidSkene
+    >>> rows = [(i, w, i % 2) for i in range(40) for w in ("a", "b", "c")]
+    >>> rows += [(i, "s", 0) for i in range(40)]  # always answers 0
+    >>> ds = DawidSkene(backend="numpy").fit(rows)
+    >>> report = worker_report(ds, rows)
+    >>> [(r.worker_id, r.flags) for r in report]
+    [('a', ()), ('b', ()), ('c', ()), ('s', ('spammer', 'hammer'))]
+    """
+    check_fitted(estimator)
+    ann = _answers(estimator, annotations)
+    k = len(estimator.classes_)
+    post = np.asarray(estimator.posteriors_, dtype=np.float64)
+    codes = np.asarray(estimator.label_codes_)
+    has_model = hasattr(estimator, "confusions_") and hasattr(estimator, "worker_ids_")
+    if ann is None and not has_model:
+        raise InvalidParameterError(
+            "annotations", None, f"the annotations a {type(estimator).__name__} was fitted on"
+        )
+    if ann is not None:
+        workers, items, labels = ann.workers, ann.items, ann.labels
+        worker_ids = ann.worker_ids
+        n_w = ann.n_workers
+        n = np.bincount(workers, minlength=n_w)
+        soft = np.zeros((n_w, k, k))  # (w, true, answered) soft counts
+        for t in range(k):
+            soft[:, t, :] = np.bincount(
+                workers.astype(np.int64) * k + labels, weights=post[items, t], minlength=n_w * k
+            ).reshape(n_w, k)
+        agree = np.bincount(workers, weights=labels == codes[items], minlength=n_w)
+        agreement = agree / np.maximum(n, 1)
+        top_share = np.bincount(workers.astype(np.int64) * k + labels, minlength=n_w * k).reshape(
+            n_w, k
+        ).max(axis=1) / np.maximum(n, 1)
+    else:
+        state = estimator.worker_state_
+        worker_ids = estimator.worker_ids_
+        rows_ = state.lookup(worker_ids.tolist())
+        soft = state.counts[rows_]
+        n = state.n_answers[rows_]
+        agreement = np.full(len(worker_ids), np.nan)
+        answered = soft.sum(axis=1)
+        top_share = answered.max(axis=1) / np.maximum(answered.sum(axis=1), 1e-300)
+    acc = np.trace(soft, axis1=1, axis2=2) / np.maximum(soft.sum(axis=(1, 2)), 1e-300)
+    if has_model:
+        if ann is not None and not np.array_equal(estimator.worker_ids_, worker_ids):
+            raise AnnotationError("the annotations' workers differ from the estimator's workers")
+        confusions: F64 | None = np.asarray(estimator.confusions_, dtype=np.float64)
+        score = spammer_score(np.asarray(confusions))
+    else:
+        confusions = None
+        acc = agreement
+        empirical = soft / np.maximum(soft.sum(axis=2, keepdims=True), 1e-300)
+        score = spammer_score(empirical)
+    low = (1.0 / k + 1.0) / 2.0 if min_accuracy is None else float(min_accuracy)
+    rows = []
+    for w in range(len(worker_ids)):
+        flags: list[str] = []
+        if n[w] < min_answers:
+            flags.append("few_answers")
+        else:
+            if score[w] < spammer_threshold:
+                flags.append("spammer")
+                if top_share[w] >= 0.9:
+                    flags.append("hammer")
+            elif acc[w] < 1.0 / k:
+                flags.append("adversarial")
+            if acc[w] < low and "spammer" not in flags and "adversarial" not in flags:
+                flags.append("unreliable")
+        rows.append(
+            WorkerRow(
+                worker_ids[w].item() if isinstance(worker_ids[w], np.generic) else worker_ids[w],
+                int(n[w]),
+                float(acc[w]),
+                float(agreement[w]),
+                float(score[w]),
+                None if confusions is None else confusions[w],
+                tuple(flags),
+            )
+        )
+    return WorkerReport(tuple(rows), tuple(estimator.classes_.tolist()), type(estimator).__name__)
+
+
+# -------------------------------------------------------------------------------- review queue
+@dataclass(frozen=True)
+class ReviewItem:
+    """An item to send to a human, with why.
+
+    ``reason`` is ``"tie"`` (the top posterior is shared), ``"disagreement"`` (the label
+    overrules the workers' plurality vote) or ``"low_posterior"``.
+    """
+
+    item_id: Any
+    label: Any
+    confidence: float
+    reason: str
+    runner_up: Any
+    margin: float
+    n_answers: int | None
+
+
+@dataclass(frozen=True)
+class AnswerGain:
+    """Expected benefit of one more answer on an item (see :func:`next_answer_gain`)."""
+
+    item_id: Any
+    label: Any
+    confidence: float
+    gain: float
+    entropy_gain: float
+
+
+def _top_two(post: F64) -> tuple[NDArray[np.intp], NDArray[np.intp], F64]:
+    order = np.argsort(-post, axis=1, kind="stable")
+    rows = np.arange(post.shape[0])
+    first, second = order[:, 0], order[:, 1]
+    return first, second, post[rows, first] - post[rows, second]
+
+
+def review_queue(
+    estimator: Any,
+    threshold: float | None = 0.9,
+    budget: int | None = None,
+    annotations: Any = None,
+) -> list[ReviewItem]:
+    """Items that need a human review, least certain first.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    threshold : float or None, default 0.9
+        Queue items whose ``confidence_`` is below this (None: every item is a candidate).
+    budget : int, optional
+        Keep at most this many: the least certain (lowest confidence, then smallest margin over
+        the runner-up, then item order).
+    annotations : optional
+        The answers (for the ``disagreement`` reason and ``n_answers``); see :func:`worker_report`.
+
+    Returns
+    -------
+    list of ReviewItem
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "x"), ("b", "w2", "x"),
+    ...         ("c", "w1", "y"), ("c", "w2", "y"), ("c", "w3", "x")]
+    >>> mv = MajorityVote(tie_break="first").fit(rows)
+    >>> [(r.item_id, r.reason) for r in review_queue(mv, threshold=0.9, annotations=rows)]
+    [('a', 'tie'), ('c', 'low_posterior')]
+    """
+    check_fitted(estimator)
+    if threshold is not None:
+        _check_real("threshold", threshold, 0.0, 1.0)
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0
+    ):
+        raise InvalidParameterError("budget", budget, "None or an integer >= 0")
+    ann = _answers(estimator, annotations)
+    post = np.asarray(estimator.posteriors_, dtype=np.float64)
+    conf = np.asarray(estimator.confidence_, dtype=np.float64)
+    codes = np.asarray(estimator.label_codes_)
+    first, second, margin = _top_two(post)
+    tied = margin <= TIE_TOL
+    votes = None
+    if ann is not None:
+        votes = ann.vote_counts()
+    elif hasattr(estimator, "votes_"):
+        votes = np.asarray(estimator.votes_)
+    n_answers = None if ann is None else np.bincount(ann.items, minlength=ann.n_items)
+    candidates = np.arange(post.shape[0]) if threshold is None else np.flatnonzero(conf < threshold)
+    order = candidates[np.lexsort((candidates, margin[candidates], conf[candidates]))]
+    if budget is not None:
+        order = order[: int(budget)]
+    classes = estimator.classes_
+    out = []
+    for i in order.tolist():
+        if tied[i]:
+            reason = "tie"
+        elif votes is not None and votes[i, codes[i]] < votes[i].max():
+            reason = "disagreement"
+        else:
+            reason = "low_posterior"
+        runner = second[i] if first[i] == codes[i] else first[i]
+        out.append(
+            ReviewItem(
+                estimator.item_ids_[i].item()
+                if isinstance(estimator.item_ids_[i], np.generic)
+                else estimator.item_ids_[i],
+                classes[codes[i]].item()
+                if isinstance(classes[codes[i]], np.generic)
+                else classes[codes[i]],
+                float(conf[i]),
+                reason,
+                classes[runner].item()
+                if isinstance(classes[runner], np.generic)
+                else classes[runner],
+                float(margin[i]),
+                None if n_answers is None else int(n_answers[i]),
+            )
+        )
+    return out
+
+
+def _typical_confusion(estimator: Any, annotations: Any) -> F64:
+    """Answer-weighted mean confusion of the workers (one-coin at mean agreement for MV)."""
+    k = len(estimator.classes_)
+    if hasattr(estimator, "confusions_"):
+        conf = np.asarray(estimator.confusions_, dtype=np.float64)
+        weights = None
+        if hasattr(estimator, "worker_state_"):
+            state = estimator.worker_state_
+            weights = state.n_answers[state.lookup(estimator.worker_ids_.tolist())]
+        if weights is None or weights.sum() <= 0:
+            weights = np.ones(conf.shape[0])
+        mean: F64 = np.tensordot(weights / weights.sum(), conf, axes=1)
+        return mean
+    ann = _answers(estimator, annotations)
+    if ann is None:
+        a = float(np.mean(estimator.confidence_))
+    else:
+        a = float(np.mean(ann.labels == np.asarray(estimator.label_codes_)[ann.items]))
+    a = min(max(a, 1.0 / k + 1e-6), 1.0 - 1e-6)
+    return np.full((k, k), (1.0 - a) / (k - 1)) + np.eye(k) * (a - (1.0 - a) / (k - 1))
+
+
+def _entropy(p: F64) -> F64:
+    h: F64 = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=-1)
+    return h
+
+
+def next_answer_gain(
+    estimator: Any,
+    annotations: Any = None,
+    *,
+    confusion: ArrayLike | None = None,
+    chunk: int = 65536,
+) -> list[AnswerGain]:
+    """Rank items by the expected benefit of one more answer from a typical worker.
+
+    With ``C`` the typical worker's confusion (the answer-weighted mean of ``confusions_``; a
+    one-coin worker at the mean agreement for majority vote) and ``p`` an item's posterior, one
+    more answer ``l`` has probability ``P(l) = sum_t p_t C[t, l]`` and gives the posterior
+    ``p'_t ~ p_t C[t, l]``. ``gain`` is the expected fall of the error probability
+    ``1 - max p``: ``sum_l max_t p_t C[t, l] - max_t p_t`` (0 when no single answer can change
+    the label); ``entropy_gain`` is the expected fall of the posterior entropy (the mutual
+    information between the answer and the true class), used to order equal gains.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    annotations : optional
+        Only used by majority vote (mean agreement).
+    confusion : array_like of shape (K, K), optional
+        The answering worker's confusion matrix, if known.
+    chunk : int, default 65536
+        Items processed at once (memory ``chunk * K * K`` floats).
+
+    Returns
+    -------
+    list of AnswerGain
+        Highest gain first (ties: higher entropy gain, then item order).
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "x"), ("b", "w2", "x")]
+    >>> mv = MajorityVote(tie_break="first").fit(rows)
+    >>> [g.item_id for g in next_answer_gain(mv, rows)]
+    ['a', 'b']
+    """
+    check_fitted(estimator)
+    post = np.asarray(estimator.posteriors_, dtype=np.float64)
+    k = post.shape[1]
+    c = (
+        _typical_confusion(estimator, annotations)
+        if confusion is None
+        else np.asarray(confusion, dtype=np.float64)
+    )
+    if c.shape != (k, k) or not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise InvalidParameterError("confusion", f"shape {c.shape}", f"a non-negative ({k}, {k})")
+    c = c / np.maximum(c.sum(axis=1, keepdims=True), 1e-300)
+    gain = np.empty(post.shape[0])
+    info = np.empty(post.shape[0])
+    for start in range(0, post.shape[0], chunk):
+        p = post[start : start + chunk]
+        joint = p[:, :, None] * c[None, :, :]  # (n, t, l)
+        p_l = joint.sum(axis=1)  # (n, l)
+        gain[start : start + chunk] = joint.max(axis=1).sum(axis=1) - p.max(axis=1)
+        cond = joint / np.maximum(p_l[:, None, :], 1e-300)
+        after = (p_l * _entropy(np.swapaxes(cond, 1, 2))).sum(axis=1)
+        info[start : start + chunk] = _entropy(p) - after
+    np.maximum(gain, 0.0, out=gain)
+    np.maximum(info, 0.0, out=info)
+    order = np.lexsort((np.arange(gain.size), -np.round(info, 12), -np.round(gain, 12)))
+    conf = np.asarray(estimator.confidence_)
+    ids, labels = estimator.item_ids_, estimator.labels_
+    return [
+        AnswerGain(
+            ids[i].item() if isinstance(ids[i], np.generic) else ids[i],
+            labels[i].item() if isinstance(labels[i], np.generic) else labels[i],
+            float(conf[i]),
+            float(gain[i]),
+            float(info[i]),
+        )
+        for i in order.tolist()
+    ]
+
+
+def _check_real(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
+    if not low <= float(value) <= high:
+        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
+
+
+# ------------------------------------------------------------------------------------ plotting
+def plot_confusions(
+    report_or_estimator: Any,
+    path: str | os.PathLike[str],
+    *,
+    annotations: Any = None,
+    max_workers: int = 16,
+) -> str:
+    """Draw workers' confusion matrices (most answers first) into a PNG file.
+
+    Needs matplotlib (``pip install 'gt-consolidation[plot]'``), imported only here.
+
+    Parameters
+    ----------
+    report_or_estimator : WorkerReport or fitted EM estimator
+    path : path-like
+        The PNG file to write.
+    annotations : optional
+        Passed to :func:`worker_report` when an estimator is given.
+    max_workers : int, default 16
+        Draw at most this many workers.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    ImportError
+        When matplotlib is not installed (the message says how to install it).
+    """
+    from ._plots import draw_confusions
+
+    report = (
+        report_or_estimator
+        if isinstance(report_or_estimator, WorkerReport)
+        else worker_report(report_or_estimator, annotations)
+    )
+    if not any(r.confusion is not None for r in report):
+        raise InvalidParameterError(
+            "report_or_estimator", report.method, "an estimator with confusion matrices"
+        )
+    draw_confusions(report, os.fspath(path), max_workers=max_workers)
+    return os.fspath(path)

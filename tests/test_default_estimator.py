@@ -1,0 +1,177 @@
+"""The default estimator (BayesianDawidSkene): contract, parity, determinism, accuracy, ECE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import consolidation
+from consolidation import (
+    Annotations,
+    InvalidParameterError,
+    MajorityVote,
+    NotFittedError,
+    WorkerState,
+)
+from consolidation.bayesian_ds import BayesianDawidSkene, default_estimator
+from consolidation.quality import calibration, tie_credit
+from consolidation.simulate import classification
+
+ROWS = [
+    ("i1", "w1", "cat"), ("i1", "w2", "cat"), ("i1", "w3", "dog"),
+    ("i2", "w1", "dog"), ("i2", "w2", "dog"), ("i2", "w3", "dog"),
+    ("i3", "w1", "fox"), ("i3", "w2", "cat"), ("i3", "w3", "fox"),
+    ("i4", "w1", "cat"), ("i4", "w3", "cat"),
+]  # fmt: skip
+
+
+def test_package_exposes_default_estimator() -> None:
+    assert hasattr(consolidation, "default_estimator"), (
+        "consolidation/__init__.py must export default_estimator (from .bayesian_ds)"
+    )
+    est = consolidation.default_estimator()
+    assert isinstance(est, BayesianDawidSkene)
+
+
+def test_default_estimator_is_fresh_and_unfitted() -> None:
+    a, b = default_estimator(), default_estimator()
+    assert a is not b
+    assert a.get_params() == b.get_params()
+    with pytest.raises(NotFittedError):
+        list(a.results())
+    a.fit(ROWS)
+    assert not hasattr(b, "posteriors_")
+
+
+def test_contract_attributes_and_shapes() -> None:
+    est = BayesianDawidSkene(backend="numpy")
+    assert est.fit(ROWS) is est
+    n, k, w = 4, 3, 3
+    assert est.posteriors_.shape == (n, k)
+    np.testing.assert_allclose(est.posteriors_.sum(axis=1), 1.0)
+    np.testing.assert_allclose(est.confidence_, est.posteriors_.max(axis=1))
+    assert est.confusions_.shape == (w, k, k)
+    np.testing.assert_allclose(est.confusions_.sum(axis=2), 1.0)
+    np.testing.assert_allclose(est.priors_.sum(), 1.0)
+    np.testing.assert_allclose(est.subtype_weights_.sum(axis=1), 1.0)
+    labels = est.labels_.tolist()
+    assert [labels[0], labels[1], labels[3]] == ["cat", "dog", "cat"]  # unanimous or 2-of-3
+    assert est.worker_ids_.tolist() == ["w1", "w2", "w3"]
+    assert est.log_likelihoods_.shape == (est.n_iter_,)
+    assert est.restart_elbos_.shape == (3,)
+    assert est.elbo_ == est.restart_elbos_.max()
+    assert isinstance(est.worker_state_, WorkerState)
+    assert isinstance(est.annotations_, Annotations)
+    assert est.fit_predict(ROWS).tolist() == est.labels_.tolist()
+    np.testing.assert_allclose(est.fit_predict_proba(ROWS), est.posteriors_)
+    assert [r[0] for r in est.results()] == ["i1", "i2", "i3", "i4"]
+    assert "n_subtypes=1" in repr(BayesianDawidSkene(n_subtypes=1))
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("n_subtypes", 0),
+        ("n_subtypes", 1.5),
+        ("n_restarts", 0),
+        ("diag_prior", 0.0),
+        ("off_prior", -1.0),
+        ("subtype_prior", float("nan")),
+        ("class_prior", "uniform"),
+        ("class_prior", 0.0),
+        ("max_iter", 0),
+        ("tol", -1.0),
+        ("seed", -1),
+        ("backend", "gpu"),
+    ],
+)
+def test_invalid_parameters_raise_at_fit(param: str, value: object) -> None:
+    est = BayesianDawidSkene(**{param: value})  # stored, not checked
+    with pytest.raises(InvalidParameterError, match=param):
+        est.fit(ROWS)
+
+
+def test_single_subtype_runs_once() -> None:
+    est = BayesianDawidSkene(n_subtypes=1, n_restarts=5, backend="numpy").fit(ROWS)
+    assert est.restart_elbos_.shape == (1,)
+    assert est.subtype_weights_.shape == (3, 1)
+
+
+def test_elbo_never_decreases_much() -> None:
+    sim = classification(300, 20, 3, 4, seed=3)
+    est = BayesianDawidSkene(n_subtypes=1, backend="numpy", tol=1e-8).fit(sim.annotations)
+    lls = est.log_likelihoods_
+    assert np.all(np.diff(lls) >= -1e-6 * np.abs(lls[:-1]))
+
+
+@pytest.mark.parametrize("n_subtypes", [1, 3])
+def test_numba_and_numpy_agree(n_subtypes: int) -> None:
+    ann = classification(400, 25, 4, 5, seed=11).annotations
+    a = BayesianDawidSkene(n_subtypes=n_subtypes, backend="numba").fit(ann)
+    b = BayesianDawidSkene(n_subtypes=n_subtypes, backend="numpy").fit(ann)
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(a.posteriors_, b.posteriors_, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(a.confusions_, b.confusions_, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(a.restart_elbos_, b.restart_elbos_, rtol=1e-9)
+
+
+def test_deterministic_for_a_seed() -> None:
+    ann = classification(300, 20, 3, 4, seed=5).annotations
+    a = BayesianDawidSkene(seed=7, backend="numpy").fit(ann)
+    b = BayesianDawidSkene(seed=7, backend="numpy").fit(ann)
+    np.testing.assert_array_equal(a.posteriors_, b.posteriors_)
+    np.testing.assert_array_equal(a.restart_elbos_, b.restart_elbos_)
+
+
+def test_perfect_workers_give_the_truth() -> None:
+    sim = classification(200, 6, 4, 3, worker_mix={"perfect": 1.0}, seed=2)
+    est = BayesianDawidSkene(backend="numpy").fit(sim.annotations)
+    np.testing.assert_array_equal(est.label_codes_, sim.truth)
+
+
+def test_warm_start_round_trip() -> None:
+    sim = classification(400, 20, 3, 4, seed=8)
+    ann = sim.annotations
+    half = ann.items < 200
+    first = Annotations.from_records([r for r, h in zip(ann.to_records(), half, strict=True) if h])
+    second = Annotations.from_records(
+        [r for r, h in zip(ann.to_records(), half, strict=True) if not h], classes=[0, 1, 2]
+    )
+    a = BayesianDawidSkene(backend="numpy").fit(first)
+    b = BayesianDawidSkene(backend="numpy").fit(second, warm_start=a.worker_state_)
+    assert set(b.worker_state_.worker_ids) >= set(a.worker_state_.worker_ids)
+    credit = tie_credit(b.posteriors_, sim.truth[np.asarray(second.item_ids, dtype=int)])
+    assert credit.mean() > 0.85
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(("n", "w", "k", "r"), [(2000, 50, 3, 5), (3000, 100, 5, 5)])
+def test_simulated_mixed_crowds_accuracy_and_calibration(
+    seed: int, n: int, w: int, k: int, r: int
+) -> None:
+    sim = classification(n, w, k, r, seed=seed)  # default mix: reliable..adversarial
+    mv = MajorityVote(seed=0).fit(sim.annotations)
+    est = default_estimator().fit(sim.annotations)
+    acc_mv = tie_credit(mv.posteriors_, sim.truth).mean()
+    acc = tie_credit(est.posteriors_, sim.truth).mean()
+    assert acc >= acc_mv
+    assert calibration(est.posteriors_, sim.truth).ece <= 0.03
+
+
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=2, max_value=5),
+    st.integers(min_value=1, max_value=4),
+)
+def test_posteriors_are_distributions(seed: int, k: int, r: int) -> None:
+    sim = classification(60, 8, k, r, seed=seed)
+    est = BayesianDawidSkene(backend="numpy", max_iter=50).fit(sim.annotations)
+    post = est.posteriors_
+    assert np.all(np.isfinite(post))
+    assert np.all(post >= 0)
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.isfinite(est.confusions_))
+    assert np.isfinite(est.elbo_)
+    assert set(est.labels_.tolist()) <= set(sim.annotations.classes.tolist())

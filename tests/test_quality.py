@@ -1,0 +1,305 @@
+"""consolidation.quality: calibration, accuracy with ties, worker report, review queue, gains."""
+
+from __future__ import annotations
+
+import builtins
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from consolidation import (
+    DawidSkene,
+    InvalidParameterError,
+    MajorityVote,
+    ModifiedDawidSkene,
+)
+from consolidation.bayesian_ds import default_estimator
+from consolidation.quality import (
+    accuracy,
+    calibration,
+    gold_codes,
+    next_answer_gain,
+    plot_confusions,
+    review_queue,
+    spammer_score,
+    tie_credit,
+    worker_report,
+)
+from consolidation.simulate import classification
+
+# ------------------------------------------------------------------------------- calibration
+
+
+def _calibrated(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    post = rng.dirichlet(np.full(k, 0.5), size=n)
+    gold = (rng.random((n, 1)) > np.cumsum(post, axis=1)).sum(axis=1)  # gold ~ Cat(post)
+    return post, np.minimum(gold, k - 1)
+
+
+def test_perfectly_calibrated_posteriors_have_ece_near_zero() -> None:
+    post, gold = _calibrated(200_000, 3, 0)
+    cal = calibration(post, gold)
+    assert cal.ece < 0.005
+    assert cal.n == 200_000
+    assert sum(b.count for b in cal.bins) == cal.n
+    for b in cal.bins:
+        if b.count > 1000:
+            assert b.accuracy == pytest.approx(b.confidence, abs=0.02)
+
+
+def test_overconfident_posteriors_have_large_ece() -> None:
+    post, gold = _calibrated(50_000, 3, 1)
+    sharp = post**4
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    cal = calibration(sharp, gold)
+    assert cal.ece > 0.05
+    assert cal.ece > 5 * calibration(post, gold).ece
+    assert cal.mce >= cal.ece
+
+
+def test_calibration_bins_and_errors() -> None:
+    cal = calibration([[1.0, 0.0], [0.0, 1.0]], [0, 0], n_bins=4)
+    assert len(cal.bins) == 4
+    assert cal.bins[-1].count == 2  # confidence 1.0 falls in the last bin
+    assert cal.ece == pytest.approx(0.5)
+    assert cal.brier == pytest.approx(1.0)
+    assert calibration(np.zeros((0, 2)), np.zeros(0, int)).n == 0
+    assert calibration([[0.5, 0.5]], [-1]).n == 0  # unknown gold is skipped
+    with pytest.raises(InvalidParameterError, match="n_bins"):
+        calibration([[1.0, 0.0]], [0], n_bins=0)
+    with pytest.raises(InvalidParameterError):
+        calibration([[1.0, 0.0]], [0, 1])
+
+
+def test_calibration_of_an_estimator_with_gold_mapping() -> None:
+    rows = [("a", "w1", "x"), ("a", "w2", "x"), ("b", "w1", "y"), ("b", "w2", "x")]
+    mv = MajorityVote(tie_break="first").fit(rows)
+    cal = calibration(mv, {"a": "x", "b": "y", "zz": "x"})
+    assert cal.n == 2
+    assert cal.ece == pytest.approx(0.0)  # a: conf 1, right; b: conf .5, tie credit .5
+
+
+# ---------------------------------------------------------------------------------- accuracy
+
+
+def test_tie_credit_and_accuracy_split_ties() -> None:
+    post = np.array([[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.8, 0.0]])
+    assert tie_credit(post, [0, 2, 0]).tolist() == pytest.approx([0.5, 1 / 3, 0.0])
+    assert tie_credit(post, [-1, 0, 1]).tolist() == pytest.approx([0.0, 1 / 3, 1.0])
+    rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "y"), ("b", "w2", "y")]
+    mv = MajorityVote(tie_break="first").fit(rows)
+    assert mv.n_tied_.tolist() == [2, 1]
+    assert accuracy(mv, {"a": "y", "b": "y"}) == pytest.approx(0.75)
+    assert accuracy(mv, {"a": "y", "b": "y"}, ties="label") == pytest.approx(0.5)
+    assert accuracy(mv, {"a": "nope"}) == 0.0
+    assert np.isnan(accuracy(mv, {"zz": "x"}))
+    with pytest.raises(InvalidParameterError, match="ties"):
+        accuracy(mv, {}, ties="random")
+    rows_, codes = gold_codes(mv, {"b": "x", "a": "q"})
+    assert rows_.tolist() == [0, 1]
+    assert codes.tolist() == [-1, 0]
+
+
+# ------------------------------------------------------------------------------ worker report
+
+MIX = {"reliable": 0.6, "spammer": 0.2, "hammer": 0.2}
+
+
+@pytest.fixture(scope="module")
+def crowd() -> Any:
+    return classification(1500, 30, 3, 5, worker_mix=MIX, seed=4)
+
+
+def test_spammer_score_definition() -> None:
+    assert spammer_score(np.full((3, 3), 1 / 3)).item() == pytest.approx(0.0)
+    hammer = np.zeros((3, 3))
+    hammer[:, 1] = 1.0
+    assert spammer_score(hammer).item() == pytest.approx(0.0)
+    assert spammer_score(np.eye(4)).item() == pytest.approx(1.0)
+    binary = np.array([[0.8, 0.2], [0.3, 0.7]])  # (alpha + beta - 1)^2 for K = 2
+    assert spammer_score(binary).item() == pytest.approx((0.8 + 0.7 - 1) ** 2)
+    assert spammer_score(np.stack([np.eye(2), np.full((2, 2), 0.5)])).shape == (2,)
+
+
+@pytest.mark.parametrize("make", [default_estimator, DawidSkene, ModifiedDawidSkene])
+def test_worker_report_flags_spammers_not_reliable_workers(make: Any, crowd: Any) -> None:
+    ann = crowd.annotations
+    est = make().fit(ann)
+    report = worker_report(est, ann)
+    assert len(report) == ann.n_workers
+    kinds = dict(zip(ann.worker_ids.tolist(), crowd.worker_kinds.tolist(), strict=True))
+    for row in report:
+        assert row.n_answers >= 5
+        if kinds[row.worker_id] == "reliable":
+            assert row.flags == (), (row, kinds[row.worker_id])
+            assert row.accuracy > 0.7
+            assert row.spammer_score > 0.3
+        else:
+            assert "spammer" in row.flags, (row, kinds[row.worker_id])
+        if kinds[row.worker_id] == "hammer":
+            assert "hammer" in row.flags
+        assert row.confusion is not None
+        assert row.confusion.shape == (3, 3)
+        assert 0.0 <= row.agreement <= 1.0
+
+
+def test_worker_report_accuracy_tracks_truth(crowd: Any) -> None:
+    ann = crowd.annotations
+    est = default_estimator().fit(ann)
+    report = worker_report(est)  # the default estimator keeps its annotations
+    true_acc = (ann.labels == crowd.truth[ann.items]).astype(float)
+    per_worker = np.bincount(ann.workers, weights=true_acc) / np.bincount(ann.workers)
+    got = np.array([r.accuracy for r in report])
+    assert np.abs(got - per_worker).max() < 0.08
+
+
+def test_worker_report_for_majority_vote_needs_the_answers(crowd: Any) -> None:
+    ann = crowd.annotations
+    mv = MajorityVote(seed=0).fit(ann)
+    with pytest.raises(InvalidParameterError, match="annotations"):
+        worker_report(mv)
+    report = worker_report(mv, ann)
+    assert all(r.confusion is None for r in report)
+    assert all(r.accuracy == r.agreement for r in report)
+    kinds = crowd.worker_kinds
+    spam = [r.spammer_score for r, k in zip(report, kinds, strict=True) if k != "reliable"]
+    good = [r.spammer_score for r, k in zip(report, kinds, strict=True) if k == "reliable"]
+    assert max(spam) < min(good)
+
+
+def test_worker_report_without_answers_uses_worker_state(crowd: Any) -> None:
+    ds = DawidSkene().fit(crowd.annotations)
+    report = worker_report(ds)
+    assert all(np.isnan(r.agreement) for r in report)
+    assert [r.n_answers for r in report] == np.bincount(crowd.annotations.workers).tolist()
+
+
+def test_worker_report_rows_and_csv(crowd: Any, tmp_path: Path) -> None:
+    est = default_estimator().fit(crowd.annotations)
+    report = worker_report(est)
+    rows = report.to_rows()
+    assert [r["accuracy"] for r in rows] == sorted(r["accuracy"] for r in rows)
+    assert set(rows[0]) == {"worker", "answers", "accuracy", "agreement", "spammer_score", "flags"}
+    assert len(report.flagged("spammer")) == sum(k != "reliable" for k in crowd.worker_kinds)
+    path = tmp_path / "workers.csv"
+    report.to_csv(path)
+    with open(path, newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == len(report)
+    assert "p[0->1]" in table[0]
+    assert report[0] is report.rows[0]
+
+
+def test_worker_report_rejects_other_annotations(crowd: Any) -> None:
+    est = DawidSkene().fit(crowd.annotations)
+    other = classification(100, 30, 3, 5, seed=1).annotations
+    with pytest.raises(ValueError, match=r"fitted on|differ"):
+        worker_report(est, other)
+
+
+# ------------------------------------------------------------------------------- review queue
+
+ROWS = [
+    ("a", "w1", "x"), ("a", "w2", "y"),  # tie
+    ("b", "w1", "x"), ("b", "w2", "x"), ("b", "w3", "x"),  # sure
+    ("c", "w1", "y"), ("c", "w2", "y"), ("c", "w3", "x"),  # 2 of 3
+    ("d", "w1", "x"), ("d", "w2", "x"), ("d", "w3", "y"), ("d", "w4", "y"), ("d", "w5", "y"),
+]  # fmt: skip
+
+
+def test_review_queue_orders_by_certainty_and_respects_threshold() -> None:
+    mv = MajorityVote(tie_break="first").fit(ROWS)
+    queue = review_queue(mv, threshold=0.9, annotations=ROWS)
+    assert [r.item_id for r in queue] == ["a", "d", "c"]
+    assert [r.reason for r in queue] == ["tie", "low_posterior", "low_posterior"]
+    confs = [r.confidence for r in queue]
+    assert confs == sorted(confs)
+    assert max(confs) < 0.9
+    assert queue[0].margin == 0.0
+    assert queue[0].n_answers == 2
+    assert queue[1].label == "y"
+    assert queue[1].runner_up == "x"
+    assert review_queue(mv, threshold=0.5) == []
+    assert len(review_queue(mv, threshold=None)) == 4
+
+
+@pytest.mark.parametrize("budget", [0, 1, 2, 10])
+def test_review_queue_budget_is_respected(budget: int) -> None:
+    sim = classification(300, 15, 3, 3, seed=9)
+    est = default_estimator().fit(sim.annotations)
+    queue = review_queue(est, threshold=None, budget=budget)
+    assert len(queue) == budget
+    confs = [r.confidence for r in queue]
+    assert confs == sorted(confs)
+    if budget:
+        assert confs[-1] <= np.sort(est.confidence_)[budget - 1] + 1e-15
+    assert {r.reason for r in queue} <= {"tie", "disagreement", "low_posterior"}
+
+
+def test_review_queue_disagreement_when_the_model_overrules_the_majority() -> None:
+    # w1..w3 are reliable on many items; on item "z" the two unreliable workers outvote w1.
+    rows = [(f"i{i}", w, i % 2) for i in range(30) for w in ("w1", "w2", "w3")]
+    rows += [(f"i{i}", w, 0) for i in range(30) for w in ("s1", "s2")]
+    rows += [("z", "w1", 1), ("z", "s1", 0), ("z", "s2", 0)]
+    est = default_estimator().fit(rows)
+    assert est.labels_[est.item_ids_.tolist().index("z")] == 1
+    queue = review_queue(est, threshold=1.0)
+    reasons = {r.item_id: r.reason for r in queue}
+    assert reasons.get("z") == "disagreement"
+
+
+def test_review_queue_errors() -> None:
+    mv = MajorityVote().fit(ROWS)
+    with pytest.raises(InvalidParameterError, match="threshold"):
+        review_queue(mv, threshold=1.5)
+    with pytest.raises(InvalidParameterError, match="budget"):
+        review_queue(mv, budget=-1)
+
+
+def test_next_answer_gain_ranks_uncertain_items_first() -> None:
+    mv = MajorityVote(tie_break="first").fit(ROWS)
+    gains = next_answer_gain(mv, ROWS)
+    assert gains[0].item_id == "a"  # the tie: one answer decides it
+    assert [g.gain for g in gains] == sorted((g.gain for g in gains), reverse=True)
+    by_id = {g.item_id: g for g in gains}
+    assert by_id["b"].gain == 0.0
+    assert by_id["b"].entropy_gain < by_id["a"].entropy_gain
+    sim = classification(300, 15, 3, 3, seed=9)
+    est = default_estimator().fit(sim.annotations)
+    ranked = next_answer_gain(est)
+    assert len(ranked) == 300
+    assert all(g.gain >= 0 and g.entropy_gain >= 0 for g in ranked)
+    with pytest.raises(InvalidParameterError, match="confusion"):
+        next_answer_gain(est, confusion=np.eye(2))
+
+
+# ---------------------------------------------------------------------------------- plotting
+
+
+def test_plot_confusions_writes_a_png(crowd: Any, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    est = default_estimator().fit(crowd.annotations)
+    path = plot_confusions(est, tmp_path / "conf.png", max_workers=6)
+    assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InvalidParameterError):
+        plot_confusions(worker_report(MajorityVote().fit(ROWS), ROWS), tmp_path / "x.png")
+
+
+def test_plot_confusions_without_matplotlib_says_how_to_install(
+    crowd: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_import = builtins.__import__
+
+    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("no matplotlib")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    est = DawidSkene().fit(crowd.annotations)
+    with pytest.raises(ImportError, match=r"gt-consolidation\[plot\]"):
+        plot_confusions(est, tmp_path / "conf.png")
