@@ -221,7 +221,7 @@ class BayesianDawidSkene(_EMConsolidator):
         self.elbo_ = elbo
         n = ann.n_items
         post[:] = q.reshape(n, k, m).sum(axis=2)
-        m_step_counts(backend, *ann.sorted_by_worker(), post, counts)
+        m_step_counts(backend, *ann.sorted_by_item()[:3], post, counts)
         weights = eta / eta.sum(axis=1, keepdims=True)  # (k, m)
         self.subtype_weights_ = weights
         emit = mu / mu.sum(axis=1, keepdims=True)  # (w, l, s)
@@ -243,7 +243,8 @@ class BayesianDawidSkene(_EMConsolidator):
         """One restart: mean-field iterations from a random subtype split of ``start``."""
         k, m = ann.n_classes, int(self.n_subtypes)
         n, w, s = ann.n_items, ann.n_workers, k * m
-        by_item, by_worker = ann.sorted_by_item(), ann.sorted_by_worker()
+        by_item = ann.sorted_by_item()
+        by_answer = by_item[:3]
         split = rng.dirichlet(np.ones(m), size=(n, k)) if m > 1 else np.ones((n, k, 1))
         q = np.ascontiguousarray((split * start[:, :, None]).reshape(n, s))
         counts = np.zeros((w, s, s))  # padded square layout for the M-step kernel
@@ -253,7 +254,7 @@ class BayesianDawidSkene(_EMConsolidator):
         converged = False
         mu = eta = np.empty(0)
         for _ in range(int(self.max_iter)):
-            m_step_counts(backend, *by_worker, q, counts)
+            m_step_counts(backend, *by_answer, q, counts)
             mu = counts[:, :k, :] + prior
             class_sub = q.sum(axis=0).reshape(k, m)
             eta = eta0 + class_sub
@@ -273,7 +274,7 @@ class BayesianDawidSkene(_EMConsolidator):
                 converged = True
                 break
         # Parameters consistent with the final posteriors.
-        m_step_counts(backend, *by_worker, q, counts)
+        m_step_counts(backend, *by_answer, q, counts)
         mu = counts[:, :k, :] + prior
         eta = eta0 + q.sum(axis=0).reshape(k, m)
         return lls[-1], q, mu, eta, lls, converged

@@ -70,7 +70,8 @@ def _sweep(
 ) -> float:
     """One E-step (posteriors, log-likelihood) then the soft counts of those posteriors."""
     loglik = float(e_step(backend, *ann.sorted_by_item(), log_emit, log_prior, post))
-    m_step_counts(backend, *ann.sorted_by_worker(), post, counts)
+    items, workers, labels, _ = ann.sorted_by_item()
+    m_step_counts(backend, items, workers, labels, post, counts)
     return loglik
 
 
@@ -333,7 +334,8 @@ class DawidSkene(_EMConsolidator):
         warm: WorkerState | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[float], bool, float]:
         self._initial_posteriors(ann, warm, stored, backend, post)
-        m_step_counts(backend, *ann.sorted_by_worker(), post, counts)
+        items, workers, labels, _ = ann.sorted_by_item()
+        m_step_counts(backend, items, workers, labels, post, counts)
         class_sums = post.sum(axis=0)
         lls: list[float] = []
         converged = False
