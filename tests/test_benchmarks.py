@@ -152,10 +152,11 @@ def test_targets_say_met_not_met_and_not_measured() -> None:
     assert checks["manifests filter >= 200k lines/s"] == ("260,000 lines/s", "met")
     assert checks["manifests drop-classes >= 100k lines/s"][1] == "NOT MET"
     assert checks["manifests filter streams in flat memory"][1] == "met"
-    assert checks["accuracy: the default method is not below MV on any real data set"] == (
-        "-",
-        "not measured",
-    )
+    for target in (
+        "accuracy: mean of the default over the real data sets >= 0.850",
+        "accuracy: the default never more than 1 point below MV on a real data set",
+    ):
+        assert checks[target] == ("-", "not measured")
     assert checks["cold start: `import consolidation` does not import numba"][1] == "met"
 
 

@@ -30,7 +30,8 @@ from importlib import resources
 sys.modules["numba"] = None  # any `import numba` now raises ImportError
 from consolidation.lambda_handler import Settings, handler
 birds = resources.files("consolidation") / "data" / "birds"
-payload = json.loads(gzip.decompress((birds / "consolidation-request-iteration-1.json.gz").read_bytes()))
+batch = birds / "consolidation-request-iteration-1.json.gz"
+payload = json.loads(gzip.decompress(batch.read_bytes()))
 event = {"labelAttributeName": "birds", "payload": payload,
          "labelCategories": json.loads((birds / "classes.json").read_text())}
 with warnings.catch_warnings(record=True) as caught:

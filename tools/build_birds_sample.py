@@ -20,13 +20,18 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SRC = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO.parent / "shared/datasets/groundtruth/birds-ic-mturk5"
+SRC = (
+    Path(sys.argv[1])
+    if len(sys.argv) > 1
+    else REPO.parent / "shared/datasets/groundtruth/birds-ic-mturk5"
+)
 OUT = REPO / "consolidation" / "data" / "birds"
 CLASSES = ["Duck", "Sparrow", "Woodpecker", "Owl", "Parrot",
            "Turkey", "Falcon", "Swan", "Goose", "Canary"]  # fmt: skip
 
 
 def main() -> None:
+    """Write the sample files into consolidation/data/birds."""
     OUT.mkdir(parents=True, exist_ok=True)
     lines = (SRC / "output.manifest").read_text().splitlines()
     for it in (1, 2):
@@ -36,16 +41,21 @@ def main() -> None:
             (response,) = list(obj.iterdir())
             answers = json.loads(response.read_text())["answers"]
             source_ref = json.loads(lines[int(obj.name)])["source-ref"]
-            payload.append({
-                "datasetObjectId": obj.name,
-                "dataObject": {"s3Uri": source_ref},
-                "annotations": [
-                    {"workerId": a["workerId"],
-                     "annotationData": {"content": json.dumps(a["answerContent"],
-                                                              separators=(",", ":"))}}
-                    for a in answers
-                ],
-            })
+            payload.append(
+                {
+                    "datasetObjectId": obj.name,
+                    "dataObject": {"s3Uri": source_ref},
+                    "annotations": [
+                        {
+                            "workerId": a["workerId"],
+                            "annotationData": {
+                                "content": json.dumps(a["answerContent"], separators=(",", ":"))
+                            },
+                        }
+                        for a in answers
+                    ],
+                }
+            )
         with gzip.open(OUT / f"consolidation-request-iteration-{it}.json.gz", "wt") as fh:
             json.dump(payload, fh, separators=(",", ":"))
     with gzip.open(OUT / "input.manifest.gz", "wt") as fh:
