@@ -136,8 +136,31 @@ def _encode_labels(
     return codes, cls
 
 
+class EncodedIds:
+    """Item, worker and class counts of an annotation container, from its decoding tables."""
+
+    item_ids: NDArray[Any]
+    worker_ids: NDArray[Any]
+    classes: NDArray[Any]
+
+    @property
+    def n_items(self) -> int:
+        """Number of distinct items."""
+        return int(self.item_ids.size)
+
+    @property
+    def n_workers(self) -> int:
+        """Number of distinct workers."""
+        return int(self.worker_ids.size)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes K."""
+        return int(self.classes.size)
+
+
 @dataclass(frozen=True, eq=False)
-class Annotations:
+class Annotations(EncodedIds):
     """Classification answers as dense integer codes plus the ids needed to decode them.
 
     Build instances with :meth:`from_records`, :meth:`from_arrays`, :meth:`from_csv`,
@@ -168,21 +191,6 @@ class Annotations:
     item_ids: NDArray[Any]
     worker_ids: NDArray[Any]
     classes: NDArray[Any]
-
-    @property
-    def n_items(self) -> int:
-        """Number of distinct items."""
-        return int(self.item_ids.size)
-
-    @property
-    def n_workers(self) -> int:
-        """Number of distinct workers."""
-        return int(self.worker_ids.size)
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes K."""
-        return int(self.classes.size)
 
     @property
     def n_answers(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import encode_ids
+from ._annotations import EncodedIds, encode_ids
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["BoxAnnotations"]
@@ -106,7 +106,7 @@ def _sorted_unique(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[Any
 
 
 @dataclass(frozen=True, eq=False)
-class BoxAnnotations:
+class BoxAnnotations(EncodedIds):
     """Bounding boxes drawn by crowd workers, as dense codes plus the ids needed to decode them.
 
     Build instances with :meth:`from_records`, :meth:`from_arrays` or :meth:`from_answers`. Code
@@ -152,21 +152,6 @@ class BoxAnnotations:
     worker_ids: NDArray[Any]
     classes: NDArray[Any]
     image_sizes: NDArray[np.float64]
-
-    @property
-    def n_items(self) -> int:
-        """Number of distinct items (images)."""
-        return int(self.item_ids.size)
-
-    @property
-    def n_workers(self) -> int:
-        """Number of distinct workers."""
-        return int(self.worker_ids.size)
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes."""
-        return int(self.classes.size)
 
     @property
     def n_boxes(self) -> int:

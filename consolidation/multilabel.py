@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import CODE_DTYPE, Annotations, _dedupe, encode_ids
+from ._annotations import CODE_DTYPE, Annotations, EncodedIds, _dedupe, encode_ids
 from ._base import check_fitted
 from ._errors import AnnotationError, InvalidParameterError
 from .dawid_skene import ModifiedDawidSkene
@@ -28,7 +28,7 @@ _OUTPUTS = ("union", "threshold")
 
 
 @dataclass(frozen=True, eq=False)
-class MultiLabelAnnotations:
+class MultiLabelAnnotations(EncodedIds):
     """Multi-label answers: for every answer, the set of classes the worker picked.
 
     Attributes
@@ -54,21 +54,6 @@ class MultiLabelAnnotations:
     item_ids: NDArray[Any]
     worker_ids: NDArray[Any]
     classes: NDArray[Any]
-
-    @property
-    def n_items(self) -> int:
-        """Number of distinct items."""
-        return int(self.item_ids.size)
-
-    @property
-    def n_workers(self) -> int:
-        """Number of distinct workers."""
-        return int(self.worker_ids.size)
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes."""
-        return int(self.classes.size)
 
     @property
     def n_answers(self) -> int:
