@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from ._annotations import Annotations
 from ._errors import AnnotationError, NotFittedError
 
-__all__ = ["BaseConsolidator", "as_annotations", "check_fitted"]
+__all__ = ["BaseConsolidator", "annotations_of", "as_annotations", "check_fitted"]
 
 
 def as_annotations(data: Any, classes: Any = None) -> Annotations:
@@ -41,6 +41,25 @@ def as_annotations(data: Any, classes: Any = None) -> Annotations:
     if isinstance(data, str | bytes):
         raise AnnotationError("expected annotations, rows or a DataFrame, got a string")
     return Annotations.from_records(data, classes)
+
+
+def annotations_of(estimator: Any, annotations: Any) -> Annotations | None:
+    """Return the annotations behind a fitted estimator (given, or kept by it), checked.
+
+    Raises
+    ------
+    AnnotationError
+        When the annotations do not match the estimator's items and classes.
+    """
+    ann = annotations if annotations is not None else getattr(estimator, "annotations_", None)
+    if ann is None:
+        return None
+    ann = as_annotations(ann)
+    if ann.n_items != len(estimator.item_ids_) or list(ann.classes) != list(estimator.classes_):
+        raise AnnotationError("the annotations are not those the estimator was fitted on")
+    if not np.array_equal(ann.item_ids, estimator.item_ids_):
+        raise AnnotationError("the annotations' items differ from the estimator's items")
+    return ann
 
 
 def check_fitted(estimator: Any, attribute: str = "posteriors_") -> None:
