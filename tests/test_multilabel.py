@@ -1,0 +1,67 @@
+"""Multi-label consolidation on simulated crowds and its input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from consolidation import (
+    AnnotationError,
+    InvalidParameterError,
+    MajorityVote,
+    ModifiedDawidSkene,
+    MultiLabelAnnotations,
+    MultiLabelConsolidator,
+    NotFittedError,
+    default_estimator,
+)
+from consolidation.simulate import multilabel
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = np.sum(pred & truth)
+    return float(2 * tp / (pred.sum() + truth.sum()))
+
+
+def _per_class_majority(ann: MultiLabelAnnotations) -> np.ndarray:
+    votes = np.zeros((ann.n_items, ann.n_classes))
+    np.add.at(votes, ann.items, ann.votes)
+    return votes / np.bincount(ann.items, minlength=ann.n_items)[:, None] > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beats_per_class_majority_vote_on_f1(seed: int) -> None:
+    sim = multilabel(600, 30, 6, 5, spammer_fraction=0.2, seed=seed)
+    ann = MultiLabelAnnotations.from_arrays(sim.items, sim.workers, sim.votes)
+    truth = sim.truth[ann.item_ids.astype(int)]
+    mv_f1 = _f1(_per_class_majority(ann), truth)
+    for base in (ModifiedDawidSkene(), default_estimator()):
+        model = MultiLabelConsolidator(base=base, output="threshold").fit(ann)
+        assert _f1(model.selected_, truth) > mv_f1, type(base).__name__
+    union = MultiLabelConsolidator(output="union").fit(ann)
+    # Union output is the set of classes picked by at least one worker (Ground Truth semantics).
+    np.testing.assert_array_equal(union.selected_, union.votes_ > 0)
+    assert union.confusions_.shape == (ann.n_workers, ann.n_classes, 2, 2)
+
+
+def test_contract_and_errors() -> None:
+    with pytest.raises(NotFittedError):
+        list(MultiLabelConsolidator().results())
+    rows = [("i", "w1", ["a"]), ("i", "w2", [])]
+    for bad in (
+        MultiLabelConsolidator(output="all"),
+        MultiLabelConsolidator(threshold=1.5),
+        MultiLabelConsolidator(base="mds"),
+    ):
+        with pytest.raises(InvalidParameterError):
+            bad.fit(rows)
+    with pytest.raises(AnnotationError, match=r"item 'i', worker 'w1'.*'z'"):
+        MultiLabelAnnotations.from_records([("i", "w1", ["z"])], classes=["a"])
+    with pytest.raises(AnnotationError, match="iterable of class values"):
+        MultiLabelAnnotations.from_records([("i", "w1", "a")])
+    with pytest.raises(AnnotationError, match="no class was ever picked"):
+        MultiLabelAnnotations.from_records([("i", "w1", [])])
+    with pytest.raises(AnnotationError, match="0 and 1"):
+        MultiLabelAnnotations.from_arrays([1], ["w"], [[2]])
+    mv = MultiLabelConsolidator(base=MajorityVote(tie_break="first")).fit(rows)
+    assert mv.probabilities_.tolist() == [[0.5]]
