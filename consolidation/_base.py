@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +71,7 @@ def check_fitted(estimator: Any, attribute: str = "posteriors_") -> None:
         )
 
 
-class BaseConsolidator:
+class BaseConsolidator(ABC):
     """Common behaviour of single-label consolidators.
 
     Subclasses implement ``fit`` and set ``item_ids_``, ``classes_``, ``posteriors_`` (n_items x K,
@@ -101,9 +102,9 @@ class BaseConsolidator:
                 changed.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
 
-    def fit(self, annotations: Any) -> BaseConsolidator:  # pragma: no cover - abstract
+    @abstractmethod
+    def fit(self, annotations: Any) -> BaseConsolidator:
         """Fit on annotations and return ``self``."""
-        raise NotImplementedError
 
     def fit_predict(self, annotations: Any, **fit_params: Any) -> NDArray[Any]:
         """Fit and return ``labels_`` (class values aligned with ``item_ids_``)."""

@@ -14,6 +14,7 @@ Annotation Consolidation" notebook, behind SageMaker Ground Truth's classificati
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -171,6 +172,7 @@ class _EMConsolidator(BaseConsolidator):
         conf: NDArray[np.float64] = post.max(axis=1)
         return conf
 
+    @abstractmethod
     def _em(
         self,
         ann: Annotations,
@@ -181,7 +183,11 @@ class _EMConsolidator(BaseConsolidator):
         stored_n: NDArray[np.float64],
         warm: WorkerState | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[float], bool, float]:
-        raise NotImplementedError  # pragma: no cover - implemented by subclasses
+        """Run EM, leaving the posteriors in ``post`` and their soft counts in ``counts``.
+
+        Returns the emissions (w, l, t), the class prior, the log-likelihoods, whether ``tol``
+        was met, and the mean worker accuracy.
+        """
 
     def _stop(self, lls: list[float]) -> bool:
         return len(lls) > 1 and abs(lls[-1] - lls[-2]) <= self.tol * abs(lls[-2])

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = [
     "multilabel_contents",
 ]
 
+_T = TypeVar("_T")
 Task = Literal["classification", "multilabel", "boxes"]
 TASKS: tuple[str, ...] = ("classification", "multilabel", "boxes")
 
@@ -122,6 +123,17 @@ def _classes_or_none(classes: Sequence[str] | None) -> list[str] | None:
     return None if classes is None else [str(c) for c in classes]
 
 
+def _decoded(
+    rows: Iterable[AnswerRow], extract: Callable[[Any], _T]
+) -> Iterator[tuple[AnswerRow, _T]]:
+    """Pair each answer with ``extract(content)``; a malformed answer names its item and worker."""
+    for row in rows:
+        try:
+            yield row, extract(row.content)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
+
+
 def classification_annotations(
     rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
 ) -> Annotations:
@@ -139,13 +151,7 @@ def classification_annotations(
     AnnotationError
         Naming the item and worker of an answer without a label or with an unknown one.
     """
-    triples = []
-    for row in rows:
-        try:
-            label = answer_label(row.content)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
-        triples.append((row.item, row.worker, label))
+    triples = [(r.item, r.worker, label) for r, label in _decoded(rows, answer_label)]
     return Annotations.from_records(triples, _classes_or_none(classes))
 
 
@@ -153,13 +159,7 @@ def multilabel_annotations(
     rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
 ) -> MultiLabelAnnotations:
     """Encode multi-label answers (lists of class names; an empty list is an answer)."""
-    triples = []
-    for row in rows:
-        try:
-            labels = answer_labels(row.content)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
-        triples.append((row.item, row.worker, labels))
+    triples = [(r.item, r.worker, labels) for r, labels in _decoded(rows, answer_labels)]
     return MultiLabelAnnotations.from_records(triples, _classes_or_none(classes))
 
 
@@ -167,14 +167,10 @@ def box_annotations(
     rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
 ) -> BoxAnnotations:
     """Encode bounding-box answers; a worker who drew nothing still counts as having answered."""
-    answers = []
-    for row in rows:
-        try:
-            ans = answer_boxes(row.content)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AnnotationError(f"item {row.item!r}, worker {row.worker!r}: {exc}") from exc
-        size = (ans.image_width, ans.image_height)
-        answers.append((row.item, row.worker, list(ans.boxes), size))
+    answers = [
+        (r.item, r.worker, list(ans.boxes), (ans.image_width, ans.image_height))
+        for r, ans in _decoded(rows, answer_boxes)
+    ]
     return BoxAnnotations.from_answers(answers, _classes_or_none(classes))
 
 
