@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import EncodedIds, encode_ids
+from ._annotations import EncodedIds, _as_id_array, _is_missing, _object_array, encode_ids
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["BoxAnnotations"]
@@ -24,23 +24,6 @@ __all__ = ["BoxAnnotations"]
 CODE_DTYPE = np.int32
 _COORDS = ("left", "top", "width", "height")
 _BOX_KEYS = ("label", *_COORDS)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _object_array(values: Sequence[Any]) -> NDArray[Any]:
-    """Ids as an array: native dtype when all ints or all strings, objects otherwise."""
-    if values and all(type(v) is int for v in values):
-        return np.asarray(values)
-    if values and all(type(v) is str for v in values):
-        return np.asarray(values, dtype=str)
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = list(values)
-    return arr
 
 
 def _label_array(values: Any) -> NDArray[Any]:
@@ -54,17 +37,7 @@ def _id_array(values: Any, what: str) -> NDArray[Any]:
     if values is None:
         return np.empty(0, dtype=object)
     arr = values if isinstance(values, np.ndarray) else _object_array(list(values))
-    if arr.ndim != 1:
-        raise AnnotationError(f"{what} must be one-dimensional, got shape {arr.shape}")
-    if arr.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            raise AnnotationError(f"missing {what[:-1]} id (NaN) in row {int(bad[0])}")
-    elif arr.dtype.kind == "O":
-        for row, value in enumerate(arr.tolist()):
-            if _is_missing(value):
-                raise AnnotationError(f"missing {what[:-1]} id ({value!r}) in row {row}")
-    return arr
+    return _as_id_array(arr, what)
 
 
 def _concat(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:

@@ -372,8 +372,8 @@ def dumps(record: Any, *, strict: bool = True) -> str:
     r"""Serialise one record as a compact JSON line (no line break).
 
     Strings are kept as they are (``ensure_ascii=False``) except lone surrogates, which cannot be
-    encoded in UTF-8 and are written as ``\uXXXX`` escapes. ``strict=False`` lets NaN through
-    (only for error messages).
+    encoded in UTF-8 and are written as ``\u`` escapes (four hex digits). ``strict=False`` lets
+    NaN through (only for error messages).
 
     Examples
     --------
