@@ -62,6 +62,10 @@ def test_contract_attributes_and_shapes() -> None:
     assert est.log_likelihoods_.shape == (est.n_iter_,)
     assert est.restart_elbos_.shape == (3,)
     assert est.elbo_ == est.restart_elbos_.max()
+    assert est.setting_elbos_.tolist() == [est.elbo_]
+    assert est.selected_params_ == {
+        "n_subtypes": 3, "diag_prior": 4.0, "off_prior": 1.0, "subtype_prior": 0.1
+    }  # fmt: skip
     assert isinstance(est.worker_state_, WorkerState)
     assert isinstance(est.annotations_, Annotations)
     assert est.fit_predict(ROWS).tolist() == est.labels_.tolist()
@@ -91,6 +95,69 @@ def test_invalid_parameters_raise_at_fit(param: str, value: object) -> None:
     est = BayesianDawidSkene(**{param: value})  # stored, not checked
     with pytest.raises(InvalidParameterError, match=param):
         est.fit(ROWS)
+
+
+@pytest.mark.parametrize(
+    "alternatives",
+    [
+        {"n_subtypes": 1},  # a dict, not a sequence of dicts
+        "n_subtypes",
+        5,
+        [{"n_subtypes": 1, "tol": 0.1}],  # not a setting an alternative may change
+        [{"n_subtypes": 0}],
+        [{"diag_prior": -2.0}],
+        [["n_subtypes", 1]],
+    ],
+)
+def test_invalid_alternatives_raise_at_fit(alternatives: object) -> None:
+    est = BayesianDawidSkene(alternatives=alternatives)
+    with pytest.raises(InvalidParameterError):
+        est.fit(ROWS)
+
+
+def test_alternatives_keep_the_setting_with_the_highest_elbo() -> None:
+    ann = classification(500, 30, 3, 4, seed=21).annotations
+    settings = [
+        {},
+        {"n_subtypes": 1},
+        {"n_subtypes": 1, "diag_prior": 1.0, "off_prior": 0.1},
+        {"n_subtypes": 2, "subtype_prior": 1.0},
+    ]
+    alone = [BayesianDawidSkene(backend="numpy", **s).fit(ann) for s in settings]
+    est = BayesianDawidSkene(backend="numpy", alternatives=settings[1:]).fit(ann)
+    # Each setting's best ELBO is what fitting that setting alone gives (same seed) ...
+    np.testing.assert_allclose(est.setting_elbos_, [a.elbo_ for a in alone], rtol=1e-12)
+    # ... and the estimator is exactly the fit of the setting with the highest one.
+    best = alone[int(np.argmax(est.setting_elbos_))]
+    assert est.elbo_ == best.elbo_ == est.setting_elbos_.max()
+    np.testing.assert_array_equal(est.posteriors_, best.posteriors_)
+    np.testing.assert_array_equal(est.confusions_, best.confusions_)
+    np.testing.assert_array_equal(est.restart_elbos_, best.restart_elbos_)
+    assert est.subtype_weights_.shape == best.subtype_weights_.shape
+    assert est.selected_params_["n_subtypes"] == best.n_subtypes
+    assert est.selected_params_["diag_prior"] == best.diag_prior
+
+
+def test_default_chooses_subtypes_for_correlated_errors_and_none_otherwise() -> None:
+    """EBCC's subtypes should win only where a clique of workers errs together."""
+    independent = classification(1500, 40, 3, 5, seed=4).annotations
+    est = default_estimator().fit(independent)
+    assert est.selected_params_["n_subtypes"] == 1
+    # A clique of 6 workers that answers class 1 on a third of class-0 items, all together.
+    rng = np.random.default_rng(0)
+    n, rows = 900, []
+    truth = rng.integers(0, 3, n)
+    tricky = (truth == 0) & (rng.random(n) < 0.35)
+    for i in range(n):
+        for w in rng.choice(12, size=6, replace=False):
+            if w < 6 and tricky[i]:
+                label = 1
+            else:
+                label = truth[i] if rng.random() < 0.8 else rng.integers(0, 3)
+            rows.append((i, int(w), int(label)))
+    est = default_estimator().fit(rows)
+    assert est.selected_params_["n_subtypes"] == 3
+    assert est.setting_elbos_.argmax() == 0
 
 
 def test_single_subtype_runs_once() -> None:
