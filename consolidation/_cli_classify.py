@@ -166,7 +166,7 @@ def check_manifest_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--format manifest needs {' and '.join(missing)}")
         check_attribute_name(args.attribute)
         if not os.path.exists(args.manifest):
-            raise InputError(f"{args.manifest}: no such file")
+            raise UsageError(f"{args.manifest}: no such file or folder")
     elif args.manifest or args.attribute:
         raise UsageError("--manifest and --attribute go with --format manifest")
 

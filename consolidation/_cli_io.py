@@ -80,7 +80,7 @@ def err(message: str) -> None:
 
 def _check_exists(path: str) -> None:
     if path != "-" and not os.path.exists(path):
-        raise InputError(f"{path}: no such file or folder")
+        raise UsageError(f"{path}: no such file or folder")
 
 
 def _read_bytes(path: str) -> bytes:

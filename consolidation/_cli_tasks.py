@@ -267,7 +267,7 @@ def cmd_lambda(args: argparse.Namespace) -> int:
             event = json.load(sys.stdin)
         else:
             if not os.path.exists(args.event):
-                raise InputError(f"{args.event}: no such file")
+                raise UsageError(f"{args.event}: no such file or folder")
             with open(args.event, encoding="utf-8") as fh:
                 event = json.load(fh)
     except ValueError as exc:

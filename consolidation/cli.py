@@ -10,14 +10,11 @@ message is ``file:line: field: reason``) or 2 (usage error).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import sys
 from collections.abc import Sequence
 
-from manifests.errors import InvalidNameError, ManifestError
+from manifests._cli_util import run_command
 
-from ._cli_io import PROG, InputError, UsageError, err
+from ._cli_io import PROG, InputError, err
 from ._errors import AnnotationError, InvalidParameterError
 from ._methods import METHODS
 
@@ -321,27 +318,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.n_classes_given = args.n_classes is not None
         if args.n_classes is None:
             args.n_classes = 3
-    try:
-        status: int = args.func(args)
-        return status
-    except (UsageError, InvalidNameError, InvalidParameterError) as exc:
-        err(str(exc))
-        return 2
-    except (InputError, ManifestError, AnnotationError) as exc:
-        err(str(exc))
-        return 1
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
-        return 1
-    except FileNotFoundError as exc:
-        err(f"{exc.filename}: no such file or folder")
-        return 1
-    except OSError as exc:
-        err(str(exc))
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_command(
+        lambda: int(args.func(args)),
+        err,
+        invalid=(InputError, AnnotationError),
+        usage=(InvalidParameterError,),
+    )
 
 
 if __name__ == "__main__":

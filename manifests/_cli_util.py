@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -13,7 +14,7 @@ from typing import TypeVar
 
 from manifests._accounting import Accounting
 from manifests._catalog import read_label_categories
-from manifests.errors import ManifestError
+from manifests.errors import InvalidNameError, ManifestError
 from manifests.io import MAX_LINE_LENGTH, Reader, read, write
 from manifests.records import Record
 
@@ -27,6 +28,49 @@ class UsageError(ManifestError):
 
 def err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def run_command(
+    command: Callable[[], int],
+    report: Callable[[str], None],
+    *,
+    invalid: tuple[type[BaseException], ...] = (),
+    usage: tuple[type[BaseException], ...] = (),
+) -> int:
+    """Run one command of a command-line tool and turn what it raises into an exit status.
+
+    Both tools (``gt-manifest``, ``gt-consolidate``) share the convention: 1 for invalid input
+    (``ManifestError`` and ``invalid``; the message names file, line and field), 2 for a usage
+    error (``UsageError``, ``InvalidNameError``, ``usage``, an input path that is missing or
+    cannot be opened), 130 on Ctrl-C. ``report`` prints a message with the tool's name.
+    """
+    bad_input: tuple[type[BaseException], ...] = (ManifestError, *invalid)
+    try:
+        return command()
+    except (UsageError, InvalidNameError) as exc:  # both are ManifestErrors: before them
+        report(str(exc))
+        return 2
+    except bad_input as exc:
+        report(str(exc))
+        return 1
+    except usage as exc:
+        report(str(exc))
+        return 2
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        return 1
+    except FileNotFoundError as exc:
+        report(f"{exc.filename}: no such file or folder")
+        return 2
+    except (IsADirectoryError, PermissionError) as exc:
+        report(str(exc))
+        return 2
+    except OSError as exc:
+        report(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 # -------------------------------------------------------------------------------------------------

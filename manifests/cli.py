@@ -9,7 +9,6 @@ message is ``file:line: field: reason``) or 2 (usage error).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -40,10 +39,11 @@ from manifests._cli_util import (
     progress,
     progress_enabled,
     report,
+    run_command,
     spooled_input,
     write_text,
 )
-from manifests.errors import InvalidLineError, InvalidNameError, ManifestError
+from manifests.errors import ManifestError
 from manifests.io import Writer, write
 from manifests.records import Record
 from manifests.stats import compute_stats
@@ -459,29 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.output = "-"
     args._cleanup = None
     try:
-        status: int = args.func(args)
-        return status
-    except InvalidLineError as exc:
-        err(str(exc))
-        return 1
-    except (UsageError, InvalidNameError) as exc:
-        err(str(exc))
-        return 2
-    except ManifestError as exc:
-        err(str(exc))
-        return 1
-    except ValueError as exc:  # bad parameter values rejected by the library
-        err(str(exc))
-        return 2
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
-        return 1
-    except OSError as exc:
-        err(str(exc))
-        return 2 if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)) else 1
-    except KeyboardInterrupt:
-        return 130
+        # A value the library rejects (a ValueError that is not a ManifestError) is a bad option.
+        return run_command(lambda: int(args.func(args)), err, usage=(ValueError,))
     finally:
         if args._cleanup:
             os.unlink(args._cleanup)

@@ -178,16 +178,17 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert "usage:" in capsys.readouterr().err
 
 
-def test_missing_file_exits_1_with_the_path(
+def test_missing_file_is_a_usage_error_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = str(tmp_path / "nope.csv")
-    assert main(["classify", missing, "-m", "mv"]) == 1
+    # Exit 2 as in gt-manifest: the path typed on the command line is wrong, not its content.
+    assert main(["classify", missing, "-m", "mv"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"gt-consolidate: {missing}: no such file or folder"
-    assert main(["evaluate", _write(tmp_path / "a.csv", ANSWERS), "--gold", missing]) == 1
+    assert main(["evaluate", _write(tmp_path / "a.csv", ANSWERS), "--gold", missing]) == 2
     assert missing in capsys.readouterr().err
-    assert main(["lambda", missing]) == 1
+    assert main(["lambda", missing]) == 2
     assert missing in capsys.readouterr().err
 
 
@@ -341,7 +342,7 @@ def test_classify_manifest_needs_manifest_and_attribute(
     assert main(["classify", path, "-m", "mv", "-a", "pets"]) == 2
     assert "--manifest and --attribute go with --format manifest" in capsys.readouterr().err
     missing = str(tmp_path / "missing.manifest")
-    assert main([*argv[:-1], missing, "-a", "pets"]) == 1
+    assert main([*argv[:-1], missing, "-a", "pets"]) == 2
     assert f"{missing}: no such file" in capsys.readouterr().err
     assert main([*argv, "-a", "pets", "-o", str(tmp_path / "o.manifest")]) == 0
     assert "4 consolidated object(s) match no line" in capsys.readouterr().err
