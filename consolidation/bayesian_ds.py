@@ -56,28 +56,23 @@ F64 = NDArray[np.float64]
 _SETTINGS = ("n_subtypes", "diag_prior", "off_prior", "subtype_prior")
 
 
-def _kl_dirichlet(a: F64, b: F64, axis: int) -> float:
-    """Sum of KL(Dir(a) || Dir(b)) over every simplex along ``axis``."""
+def _dirichlet_stats(a: F64, axis: int) -> tuple[F64, float]:
+    """E[log p] under Dir(a) along ``axis``, and the sum of log B(a) over every simplex.
+
+    ``KL(Dir(a) || Dir(b)) = log B(b) - log B(a) + sum((a - b) * E_a[log p])`` per simplex, with
+    ``log B(a) = sum(gammaln(a)) - gammaln(sum(a))``; whole-array sums keep it cheap.
+    """
     from scipy.special import digamma, gammaln  # lazy: keeps `import consolidation` light
 
-    sa, sb = a.sum(axis=axis), b.sum(axis=axis)
-    ea = digamma(a) - np.expand_dims(digamma(sa), axis)
-    kl = (
-        gammaln(sa)
-        - gammaln(a).sum(axis=axis)
-        - gammaln(sb)
-        + gammaln(b).sum(axis=axis)
-        + ((a - b) * ea).sum(axis=axis)
-    )
-    return float(kl.sum())
+    total = a.sum(axis=axis, keepdims=True)
+    elog: F64 = digamma(a) - digamma(total)
+    return elog, float(gammaln(a).sum() - gammaln(total).sum())
 
 
-def _expected_log(a: F64, axis: int) -> F64:
-    """E[log p] under Dir(a) along ``axis``."""
-    from scipy.special import digamma
-
-    out: F64 = digamma(a) - digamma(a.sum(axis=axis, keepdims=True))
-    return out
+def _kl_dirichlet(a: F64, b: F64, axis: int) -> float:
+    """Sum of KL(Dir(a) || Dir(b)) over every simplex along ``axis``."""
+    elog, log_beta_a = _dirichlet_stats(a, axis)
+    return _dirichlet_stats(b, axis)[1] - log_beta_a + float(((a - b) * elog).sum())
 
 
 class BayesianDawidSkene(_EMConsolidator):
@@ -314,22 +309,23 @@ class BayesianDawidSkene(_EMConsolidator):
         lls: list[float] = []
         converged = False
         mu = eta = np.empty(0)
+        log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
         for _ in range(int(self.max_iter)):
             m_step_counts(backend, *by_answer, q, counts)
-            mu = counts[:, :k, :] + prior
+            soft = counts[:, :k, :]
+            mu = soft + prior
             class_sub = q.sum(axis=0).reshape(k, m)
             eta = eta0 + class_sub
             nu = alpha + class_sub.sum(axis=1)
-            log_prior = _expected_log(eta, 1) + _expected_log(nu, 0)[:, None]
-            log_emit[:, :k, :] = _expected_log(mu, 1)
+            elog_eta, _ = _dirichlet_stats(eta, 1)
+            elog_nu, _ = _dirichlet_stats(nu, 0)
+            log_prior = elog_eta + elog_nu[:, None]
+            elog_mu, log_beta_mu = _dirichlet_stats(mu, 1)
+            log_emit[:, :k, :] = elog_mu
             before = q.reshape(n, k, m).sum(axis=2)
             log_z = float(e_step(backend, *by_item, log_emit, log_prior.reshape(s), q))
-            elbo = (
-                log_z
-                - _kl_dirichlet(mu, prior, 1)
-                - _kl_dirichlet(eta, eta0, 1)
-                - _kl_dirichlet(nu, alpha, 0)
-            )
+            kl_mu = log_beta_prior - log_beta_mu + float((soft * elog_mu).sum())
+            elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - _kl_dirichlet(nu, alpha, 0)
             lls.append(elbo)
             if np.max(np.abs(q.reshape(n, k, m).sum(axis=2) - before)) <= self.tol:
                 converged = True
