@@ -160,6 +160,26 @@ def test_default_chooses_subtypes_for_correlated_errors_and_none_otherwise() -> 
     assert est.setting_elbos_.argmax() == 0
 
 
+def test_burn_in_keeps_the_best_restart_and_continues_it_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dropping restarts after the burn-in changes nothing when the same restart wins."""
+    from consolidation import bayesian_ds
+
+    ann = classification(600, 30, 3, 4, seed=3).annotations
+    early = BayesianDawidSkene(backend="numpy", tol=1e-6).fit(ann)
+    assert early.n_iter_ > bayesian_ds._BURN_IN  # the kept restart ran past the burn-in
+    assert early.restart_elbos_.shape == (3,)
+    assert early.elbo_ >= early.restart_elbos_.max() - 1e-9 * abs(early.elbo_)
+    monkeypatch.setattr(bayesian_ds, "_BURN_IN", 10**6)  # every restart to convergence
+    full = BayesianDawidSkene(backend="numpy", tol=1e-6).fit(ann)
+    assert np.argmax(full.restart_elbos_) == np.argmax(early.restart_elbos_)
+    assert full.elbo_ == early.elbo_
+    assert full.n_iter_ == early.n_iter_
+    np.testing.assert_array_equal(full.posteriors_, early.posteriors_)
+    np.testing.assert_array_equal(full.log_likelihoods_, early.log_likelihoods_)
+
+
 def test_single_subtype_runs_once() -> None:
     est = BayesianDawidSkene(n_subtypes=1, n_restarts=5, backend="numpy").fit(ROWS)
     assert est.restart_elbos_.shape == (1,)
