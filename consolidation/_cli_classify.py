@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from manifests._cli_util import progress, progress_enabled
 from manifests.io import Accounting
@@ -196,6 +197,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     check_cap(args.max_confidence)
     acc = accounting(args)
     est, ann, text, note = fit_classification(args, acc, args.method, state_path=args.state)
+    if args.calibrate:
+        note += calibrate(est, args.calibrate, args.input)
     if args.max_confidence is not None:
         est.confidence_ = np.minimum(est.confidence_, args.max_confidence)
     extra = ""
@@ -326,8 +329,8 @@ def score(est: Any, gold: dict[str, str]) -> tuple[int, int]:
     return hits, n
 
 
-def ece(est: Any, gold: dict[str, str]) -> float | None:
-    """Return the expected calibration error over the gold items (None: no gold item)."""
+def _gold_rows(est: Any, gold: dict[str, str]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows of the items with a gold label among the classes, and those labels' codes."""
     index = {str(c): k for k, c in enumerate(est.classes_.tolist())}
     rows, truth = [], []
     for i, item in enumerate(est.item_ids_.tolist()):
@@ -335,9 +338,26 @@ def ece(est: Any, gold: dict[str, str]) -> float | None:
         if label is not None and label in index:
             rows.append(i)
             truth.append(index[label])
-    if not rows:
+    return np.asarray(rows, dtype=np.intp), np.asarray(truth, dtype=np.intp)
+
+
+def ece(est: Any, gold: dict[str, str]) -> float | None:
+    """Return the expected calibration error over the gold items (None: no gold item)."""
+    rows, truth = _gold_rows(est, gold)
+    if not rows.size:
         return None
-    return float(quality.calibration(np.asarray(est.posteriors_)[rows], np.asarray(truth)).ece)
+    return float(quality.calibration(np.asarray(est.posteriors_)[rows], truth).ece)
+
+
+def calibrate(est: Any, gold_path: str, source: str) -> str:
+    """Temper ``est``'s posteriors with the temperature fitted on the gold items; return a note."""
+    rows, truth = _gold_rows(est, load_gold(gold_path))
+    if not rows.size:
+        raise InputError(f"{gold_path}: no gold label matches an item and class of {source}")
+    t = quality.fit_temperature(np.asarray(est.posteriors_)[rows], truth)
+    est.posteriors_ = quality.temper(est.posteriors_, t)
+    est.confidence_ = est.posteriors_.max(axis=1)
+    return f", confidences tempered (T={t:.2f}, fitted on {rows.size} gold items)"
 
 
 DEFAULT_METHODS = "mv,ds,mds,default"

@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             f"{PROG} classify answers.csv --method mds",
             f"{PROG} classify batch2.json --state workers.json --classes classes.json",
+            f"{PROG} classify answers.csv --calibrate audited-gold.csv > labels.csv",
             f"{PROG} classify worker-response/ --format manifest --manifest input.manifest "
             "-a birds -o output.manifest",
         ),
@@ -153,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         metavar="PATH",
         help="worker-state JSON: read before fitting when it exists (warm start), written after",
+    )
+    p.add_argument(
+        "--calibrate",
+        metavar="GOLD.csv",
+        help="gold labels (item,label) of some items: temper every confidence with the "
+        "temperature that calibrates them (labels do not change)",
     )
     p.add_argument("--max-confidence", type=float, metavar="X", help="cap confidences (0.95 = AWS)")
     _manifest_options(p)

@@ -178,6 +178,47 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert "usage:" in capsys.readouterr().err
 
 
+def test_classify_calibrate_tempers_confidences_on_gold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consolidation.quality import calibration
+    from consolidation.simulate import classification
+
+    sim = classification(1500, 30, 3, 3, seed=1)
+    a = sim.annotations
+    lines = ["item,worker,label"]
+    for i, w, label in zip(a.items.tolist(), a.workers.tolist(), a.labels.tolist(), strict=True):
+        lines += [f"i{i},w{w},c{label}", f"i{i},twin{w},c{label}"]  # every answer given twice
+    answers = _write(tmp_path / "answers.csv", "\n".join(lines) + "\n")
+    audit = _write(
+        tmp_path / "audit.csv",
+        "item,label\n" + "".join(f"i{i},c{sim.truth[i]}\n" for i in range(200)),
+    )
+    assert main(["classify", answers]) == 0
+    raw = _csv(capsys.readouterr().out)
+    assert main(["classify", answers, "--calibrate", audit]) == 0
+    out, err = capsys.readouterr()
+    tempered = _csv(out)
+    assert "confidences tempered (T=" in err
+    assert "fitted on 200 gold items" in err
+    assert [r["label"] for r in tempered] == [r["label"] for r in raw]  # labels never change
+    rest = [int(r["item"][1:]) for r in raw][200:]  # items the temperature did not see
+    truth = sim.truth[rest]
+
+    def ece_of(rows: list[dict[str, str]]) -> float:
+        conf = [float(r["confidence"]) for r in rows[200:]]
+        top = [int(r["label"][1:]) for r in rows[200:]]
+        pairs = zip(conf, top, strict=True)
+        post = [[c if k == t else (1 - c) / 2 for k in range(3)] for c, t in pairs]
+        return calibration(post, truth).ece
+
+    assert ece_of(tempered) < 0.5 * ece_of(raw)
+    # Gold that matches no item is an input error that names the file.
+    none = _write(tmp_path / "none.csv", "item,label\nzz,c0\n")
+    assert main(["classify", answers, "--calibrate", none]) == 1
+    assert "none.csv: no gold label matches" in capsys.readouterr().err
+
+
 def test_missing_file_is_a_usage_error_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
