@@ -54,6 +54,10 @@ def temper(posteriors: ArrayLike, temperature: float) -> F64:
     post = np.asarray(posteriors, dtype=np.float64)
     if post.ndim != 2:
         raise InvalidParameterError("posteriors", f"shape {post.shape}", "an (n, K) array")
+    if not np.all(np.isfinite(post)) or np.any(post < 0):
+        raise InvalidParameterError(
+            "posteriors", "negative, NaN or infinite values", "rows of probabilities"
+        )
     with np.errstate(divide="ignore"):
         logp = np.log(post) / float(temperature)
     top = logp.max(axis=1, keepdims=True)

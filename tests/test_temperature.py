@@ -49,6 +49,14 @@ def test_temper_values() -> None:
     assert temper(np.zeros((1, 3)), 2.0).tolist() == [[0.0, 0.0, 0.0]]
 
 
+@pytest.mark.parametrize(
+    "rows", [[[0.5, float("nan")]], [[1.5, -0.5]], [[float("inf"), 0.0]], [0.5]]
+)
+def test_temper_rejects_bad_posteriors(rows: object) -> None:
+    with pytest.raises(InvalidParameterError, match="posteriors"):
+        temper(rows, 2.0)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "2"])
 def test_temper_rejects_bad_temperature(bad: object) -> None:
     with pytest.raises(InvalidParameterError, match="temperature"):
