@@ -158,8 +158,18 @@ class EncodedIds:
         """Number of classes K."""
         return int(self.classes.size)
 
+    #: Name of the row count shown by ``repr`` (``n_answers``, ``n_boxes``).
+    _size_name = "n_answers"
 
-@dataclass(frozen=True, eq=False)
+    def __repr__(self) -> str:
+        size = getattr(self, self._size_name)
+        return (
+            f"{type(self).__name__}({self._size_name}={size}, n_items={self.n_items}, "
+            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
+        )
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Annotations(EncodedIds):
     """Classification answers as dense integer codes plus the ids needed to decode them.
 
@@ -199,12 +209,6 @@ class Annotations(EncodedIds):
 
     def __len__(self) -> int:
         return self.n_answers
-
-    def __repr__(self) -> str:
-        return (
-            f"Annotations(n_answers={self.n_answers}, n_items={self.n_items}, "
-            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
-        )
 
     # ------------------------------------------------------------------ constructors
     @classmethod

@@ -78,7 +78,7 @@ def _sorted_unique(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[Any
         return codes, out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BoxAnnotations(EncodedIds):
     """Bounding boxes drawn by crowd workers, as dense codes plus the ids needed to decode them.
 
@@ -115,6 +115,8 @@ class BoxAnnotations(EncodedIds):
     (2, 1, ['w1', 'w2', 'w3'], [3])
     """
 
+    _size_name = "n_boxes"
+
     items: NDArray[np.int32]
     workers: NDArray[np.int32]
     labels: NDArray[np.int32]
@@ -138,12 +140,6 @@ class BoxAnnotations(EncodedIds):
 
     def __len__(self) -> int:
         return self.n_boxes
-
-    def __repr__(self) -> str:
-        return (
-            f"BoxAnnotations(n_boxes={self.n_boxes}, n_items={self.n_items}, "
-            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
-        )
 
     # ------------------------------------------------------------------ constructors
     @classmethod

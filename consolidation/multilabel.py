@@ -27,7 +27,7 @@ __all__ = ["MultiLabelAnnotations", "MultiLabelConsolidator"]
 _OUTPUTS = ("union", "threshold")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class MultiLabelAnnotations(EncodedIds):
     """Multi-label answers: for every answer, the set of classes the worker picked.
 
@@ -59,12 +59,6 @@ class MultiLabelAnnotations(EncodedIds):
     def n_answers(self) -> int:
         """Number of answers (one per item and worker)."""
         return int(self.items.size)
-
-    def __repr__(self) -> str:
-        return (
-            f"MultiLabelAnnotations(n_answers={self.n_answers}, n_items={self.n_items}, "
-            f"n_workers={self.n_workers}, classes={self.classes.tolist()!r})"
-        )
 
     @classmethod
     def from_records(
