@@ -348,27 +348,34 @@ def test_worker_state_merge_and_int_ids_roundtrip(tmp_path: object) -> None:
     assert np.all((acc >= 0) & (acc <= 1))
 
 
-@pytest.mark.parametrize("k", [2, 5])
-def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int) -> None:
+@pytest.mark.parametrize(("k", "m"), [(2, 1), (5, 1), (3, 4)])
+def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int, m: int) -> None:
+    # m > 1: S = k * m latent states per item and rectangular (workers, k, S) tables, the layout
+    # of Bayesian Dawid-Skene with subtypes.
     from consolidation import simulate
     from consolidation._kernels.em import _accumulate, m_step_counts
 
     ann = simulate.classification(3000, 40, k, 4, seed=k).annotations
     items, workers, labels, indptr = ann.sorted_by_item()
+    s = k * m
     rng = np.random.default_rng(0)
-    log_emit = np.log(rng.dirichlet(np.ones(k), size=(ann.n_workers, k)).transpose(0, 2, 1).copy())
-    log_prior = np.log(rng.dirichlet(np.ones(k)))
-    post = rng.dirichlet(np.ones(k), size=ann.n_items)
+    log_emit = np.log(rng.dirichlet(np.ones(k), size=(ann.n_workers, s)).transpose(0, 2, 1).copy())
+    log_prior = np.log(rng.dirichlet(np.ones(s)))
+    post = rng.dirichlet(np.ones(s), size=ann.n_items)
+    naive = np.zeros((ann.n_workers, k, s))
+    for i, w, lab in zip(items.tolist(), workers.tolist(), labels.tolist(), strict=True):
+        naive[w, lab] += post[i]
     outs = []
     for backend, parallel in (("numba", True), ("numba", False), ("numpy", None)):
-        acc = np.empty((ann.n_items, k))
+        acc = np.empty((ann.n_items, s))
         top = np.empty(ann.n_items)
         _accumulate.get(backend, parallel=parallel)(
             items, workers, labels, indptr, log_emit, log_prior, acc, top
         )
-        counts = np.empty((ann.n_workers, k, k))
+        counts = np.full((ann.n_workers, k, s), np.nan)
         m_step_counts.get(backend)(items, workers, labels, post, counts)
         outs.append((acc, top, counts))
+    np.testing.assert_allclose(outs[0][2], naive, rtol=1e-12, atol=1e-12)
     for acc, top, counts in outs[1:]:
         np.testing.assert_array_equal(acc, outs[0][0])
         np.testing.assert_array_equal(top, outs[0][1])

@@ -1,14 +1,15 @@
-"""E-step and M-step kernels shared by Dawid-Skene and Modified Dawid-Skene.
+"""E-step and M-step kernels shared by Dawid-Skene, Modified Dawid-Skene and Bayesian Dawid-Skene.
 
 Layouts (all C-contiguous float64 unless noted):
 
 - answers grouped by item: ``items``, ``workers``, ``labels`` (int32 codes) sorted by item, with
   ``indptr`` (int64, n_items + 1): item ``i`` owns answers ``indptr[i]:indptr[i + 1]``;
-- ``log_emit``: (n_workers, K, K) with ``log_emit[w, l, t] = log P(worker w answers l | true t)``;
-  the true class is the last (contiguous) axis so the inner loops run over memory in order;
-- ``log_prior``: (K,) log class prior;
-- ``post``: (n_items, K) output, receives normalised posteriors;
-- ``counts``: (n_workers, K, K) output, ``counts[w, l, t] = sum of post[i, t]`` over the answers
+- ``log_emit``: (n_workers, L, S) with ``log_emit[w, l, t] = log P(worker w answers l | state t)``;
+  the latent state is the last (contiguous) axis so the inner loops run over memory in order.
+  Dawid-Skene has one state per class (``S = L = K``); Bayesian DS with subtypes has ``S = K * M``;
+- ``log_prior``: (S,) log prior of the states;
+- ``post``: (n_items, S) output, receives normalised posteriors;
+- ``counts``: (n_workers, L, S) output, ``counts[w, l, t] = sum of post[i, t]`` over the answers
   ``l`` of worker ``w`` (soft confusion counts, transposed like ``log_emit``).
 
 The E-step accumulation runs in parallel over items (every thread writes only its own rows); the
@@ -132,7 +133,7 @@ class _EStep:
 
 def _m_step_loop(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
     # Answers in item order: posteriors are read sequentially and the scattered writes go to the
-    # small (n_workers, K, K) table, which stays in cache. Faster than a parallel pass in worker
+    # small (n_workers, L, S) table, which stays in cache. Faster than a parallel pass in worker
     # order (random reads of the posteriors) at 1e6-1e7 answers on two cores, and it sums in
     # exactly the order of the numpy twin.
     k = post.shape[1]
@@ -146,12 +147,12 @@ def _m_step_loop(items: I32, workers: I32, labels: I32, post: F64, counts: F64) 
 
 
 def _m_step_numpy(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
-    n_workers, k, _ = counts.shape
-    cell = workers.astype(np.int64) * k + labels
-    for t in range(k):
+    n_workers, n_labels, _ = counts.shape
+    cell = workers.astype(np.int64) * n_labels + labels
+    for t in range(post.shape[1]):
         counts[:, :, t] = np.bincount(
-            cell, weights=post[items, t], minlength=n_workers * k
-        ).reshape(n_workers, k)
+            cell, weights=post[items, t], minlength=n_workers * n_labels
+        ).reshape(n_workers, n_labels)
 
 
 #: ``m_step_counts(backend, items, workers, labels, post, counts)``: soft confusion counts.
