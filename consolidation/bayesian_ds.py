@@ -74,7 +74,8 @@ def _dirichlet_stats(a: F64, axis: int) -> tuple[F64, float]:
     from scipy.special import digamma, gammaln  # lazy: keeps `import consolidation` light
 
     total = a.sum(axis=axis, keepdims=True)
-    elog: F64 = digamma(a) - digamma(total)
+    elog: F64 = digamma(a)
+    elog -= digamma(total)
     return elog, float(gammaln(a).sum() - gammaln(total).sum())
 
 
@@ -273,7 +274,7 @@ class BayesianDawidSkene(_EMConsolidator):
         self.setting_elbos_ = np.asarray(setting_elbos)
         self.restart_elbos_ = restart_elbos
         self.elbo_ = elbo
-        post[:] = _class_marginals(q, k, m)
+        _class_marginals(q, k, m, out=post)
         m_step_counts(backend, *ann.sorted_by_item()[:3], post, counts)
         weights = eta / eta.sum(axis=1, keepdims=True)  # (k, m)
         self.subtype_weights_ = weights
@@ -342,11 +343,13 @@ class BayesianDawidSkene(_EMConsolidator):
         by_answer = by_item[:3]
         counts = np.empty((w, k, s))  # soft counts, (worker, label, state) as the kernels want
         mu = np.empty((w, k, s))
+        scratch = np.empty((w, k, s))
         lls: list[float] = []
         converged = False
         eta = np.empty(0)
         log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
-        marginals = _class_marginals(q, k, m)
+        marginals = _class_marginals(q, k, m, out=np.empty((ann.n_items, k)))
+        change = np.empty_like(marginals)  # buffers reused every iteration
         for _ in range(int(max_iter)):
             m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
@@ -358,11 +361,17 @@ class BayesianDawidSkene(_EMConsolidator):
             log_prior = elog_eta + elog_nu[:, None]
             elog_mu, log_beta_mu = _dirichlet_stats(mu, 1)
             log_z = float(e_step(backend, *by_item, elog_mu, log_prior.reshape(s), q))
-            kl_mu = log_beta_prior - log_beta_mu + float((counts * elog_mu).sum())
+            kl_mu = (
+                log_beta_prior
+                - log_beta_mu
+                + float(np.multiply(counts, elog_mu, out=scratch).sum())
+            )
             elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - _kl_dirichlet(nu, alpha, 0)
             lls.append(elbo)
-            before, marginals = marginals, _class_marginals(q, k, m)
-            if np.max(np.abs(marginals - before)) <= self.tol:
+            np.copyto(change, marginals)
+            _class_marginals(q, k, m, out=marginals)
+            np.subtract(marginals, change, out=change)
+            if np.max(np.abs(change, out=change)) <= self.tol:
                 converged = True
                 break
         # Parameters consistent with the final posteriors.
@@ -372,14 +381,14 @@ class BayesianDawidSkene(_EMConsolidator):
         return lls[-1], q, mu, eta, lls, converged
 
 
-def _class_marginals(q: F64, k: int, m: int) -> F64:
-    """Posteriors of the classes, summed over their subtypes: ``q.reshape(-1, k, m).sum(axis=2)``.
+def _class_marginals(q: F64, k: int, m: int, out: F64) -> F64:
+    """Write the class posteriors, summed over subtypes, into ``out`` (n, k) and return it.
 
-    The same sums in the same order, by slices: numpy's reduction over a short inner axis is
-    ten times slower, and this runs every iteration.
+    The sums of ``q.reshape(-1, k, m).sum(axis=2)`` in the same order, by slices: numpy's
+    reduction over a short inner axis is ten times slower, and this runs every iteration.
     """
     by_subtype = q.reshape(-1, k, m)
-    out: F64 = by_subtype[:, :, 0].copy()
+    np.copyto(out, by_subtype[:, :, 0])
     for j in range(1, m):
         out += by_subtype[:, :, j]
     return out
