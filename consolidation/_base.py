@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from numpy.typing import NDArray
 
 from ._annotations import Annotations
 from ._errors import AnnotationError, NotFittedError
+from ._params import Params
 
 __all__ = ["BaseConsolidator", "annotations_of", "as_annotations", "check_fitted"]
 
@@ -71,12 +71,12 @@ def check_fitted(estimator: Any, attribute: str = "posteriors_") -> None:
         )
 
 
-class BaseConsolidator(ABC):
+class BaseConsolidator(Params, ABC):
     """Common behaviour of single-label consolidators.
 
     Subclasses implement ``fit`` and set ``item_ids_``, ``classes_``, ``posteriors_`` (n_items x K,
     rows sum to 1), ``labels_`` and ``confidence_``. Constructor arguments are keyword-only and only
-    stored; :meth:`get_params` reads them back from the signature.
+    stored; ``get_params``, ``set_params`` and ``repr`` come from :class:`~._params.Params`.
     """
 
     item_ids_: NDArray[Any]
@@ -85,22 +85,6 @@ class BaseConsolidator(ABC):
     labels_: NDArray[Any]
     label_codes_: NDArray[np.intp]
     confidence_: NDArray[np.float64]
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        sig = inspect.signature(type(self).__init__)
-        return {name: getattr(self, name) for name in sig.parameters if name != "self"}
-
-    def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
-        changed = []
-        for name, param in sig.parameters.items():
-            if name == "self":
-                continue
-            value = getattr(self, name)
-            if param.default is inspect.Parameter.empty or _differs(value, param.default):
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     @abstractmethod
     def fit(self, annotations: Any) -> BaseConsolidator:
@@ -134,10 +118,3 @@ class BaseConsolidator(ABC):
         self.label_codes_ = codes
         self.labels_ = ann.classes[codes]
         self.confidence_ = confidence
-
-
-def _differs(a: Any, b: Any) -> bool:
-    try:
-        return bool(a != b)
-    except Exception:
-        return a is not b

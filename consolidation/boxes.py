@@ -6,7 +6,6 @@ see :class:`BoxConsolidator`.
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from ._box_annotations import BoxAnnotations
 from ._errors import AnnotationError, InvalidParameterError, NotFittedError
 from ._kernels._backend import resolve_backend
 from ._kernels.iou import _ranges, cluster_boxes, paired_iou_kernel, segment_sort
+from ._params import Params
 
 __all__ = ["BOX_DTYPE", "BoxConsolidator", "BoxMembers", "as_box_annotations"]
 
@@ -142,7 +142,7 @@ class BoxMembers(Sequence[list[tuple[Any, int]]]):
         return list(zip(workers, self.rows[lo:hi].tolist(), strict=True))
 
 
-class BoxConsolidator:
+class BoxConsolidator(Params):
     """Consolidate bounding boxes: per image and class, match, fuse and score (reference 2.5).
 
     Algorithm, per image (item) and per class -- boxes of different classes never merge:
@@ -235,20 +235,6 @@ class BoxConsolidator:
         self.fusion = fusion
         self.max_confidence = max_confidence
         self.backend = backend
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict."""
-        sig = inspect.signature(type(self).__init__)
-        return {name: getattr(self, name) for name in sig.parameters if name != "self"}
-
-    def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name, param in sig.parameters.items()
-            if name != "self" and _differs(getattr(self, name), param.default)
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     def _check_params(self) -> None:
         tau: Any = self.iou_threshold
@@ -440,10 +426,3 @@ def _is_real(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     return math.isfinite(float(value))
-
-
-def _differs(a: Any, b: Any) -> bool:
-    try:
-        return bool(a != b)
-    except Exception:
-        return a is not b

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._annotations import CODE_DTYPE, Annotations, EncodedIds, _dedupe, encode_ids
 from ._base import check_fitted
 from ._errors import AnnotationError, InvalidParameterError
+from ._params import Params
 from .dawid_skene import ModifiedDawidSkene
 
 __all__ = ["MultiLabelAnnotations", "MultiLabelConsolidator"]
@@ -210,7 +211,7 @@ def _as_multilabel(data: Any, classes: Sequence[Any] | None) -> MultiLabelAnnota
     return MultiLabelAnnotations.from_records(data, classes)
 
 
-class MultiLabelConsolidator:
+class MultiLabelConsolidator(Params):
     """Consolidate multi-label answers class by class.
 
     Parameters
@@ -268,16 +269,6 @@ class MultiLabelConsolidator:
         self.base = base
         self.output = output
         self.threshold = threshold
-
-    def __repr__(self) -> str:
-        return (
-            f"MultiLabelConsolidator(base={self.base!r}, output={self.output!r}, "
-            f"threshold={self.threshold!r})"
-        )
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor arguments."""
-        return {"base": self.base, "output": self.output, "threshold": self.threshold}
 
     def _fresh_base(self) -> Any:
         if self.base is None:

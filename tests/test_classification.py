@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,10 +11,12 @@ import pytest
 from consolidation import (
     AnnotationError,
     Annotations,
+    BoxConsolidator,
     DawidSkene,
     InvalidParameterError,
     MajorityVote,
     ModifiedDawidSkene,
+    MultiLabelConsolidator,
     NotFittedError,
     WorkerState,
 )
@@ -143,6 +146,38 @@ def test_results_and_fit_predict_contract() -> None:
     assert ds.fit(WORKED) is ds
     assert "max_iter=5" in repr(DawidSkene(max_iter=5))
     assert DawidSkene().get_params()["smoothing"] == 0.01
+
+
+@pytest.mark.parametrize(
+    ("make", "changes"),
+    [
+        (lambda: DawidSkene(), {"max_iter": 3, "backend": "numpy"}),
+        (lambda: ModifiedDawidSkene(), {"fixed_iter": 2}),
+        (lambda: MajorityVote(), {"tie_break": "first"}),
+        (lambda: BoxConsolidator(), {"iou_threshold": 0.7, "fusion": "median"}),
+        (lambda: MultiLabelConsolidator(), {"output": "threshold", "threshold": 0.6}),
+    ],
+)
+def test_set_params_changes_arguments_and_returns_self(make: Any, changes: dict[str, Any]) -> None:
+    est = make()
+    assert est.set_params(**changes) is est
+    params = est.get_params()
+    assert {name: params[name] for name in changes} == changes
+    for name, value in changes.items():
+        assert f"{name}={value!r}" in repr(est)
+    # an unknown name changes nothing, even next to a known one
+    before = est.get_params()
+    with pytest.raises(InvalidParameterError, match="max_iters"):
+        est.set_params(max_iters=5, **changes)
+    assert est.get_params() == before
+
+
+def test_set_params_takes_effect_at_fit() -> None:
+    est = DawidSkene(backend="numpy").set_params(max_iter=1)
+    assert est.fit(WORKED).n_iter_ == 1
+    assert est.set_params(max_iter=100).fit(WORKED).n_iter_ > 1
+    with pytest.raises(InvalidParameterError, match="max_iter"):
+        est.set_params(max_iter=-1).fit(WORKED)  # values are checked by fit, as in scikit-learn
 
 
 def test_constructor_only_stores_and_params_are_checked_at_fit() -> None:
