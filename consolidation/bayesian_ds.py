@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from ._annotations import Annotations
 from ._errors import InvalidParameterError
-from ._kernels.em import e_step, m_step_counts
+from ._kernels.em import column_sums, e_step, m_step_counts
 from .dawid_skene import _check_number, _EMConsolidator
 from .worker_state import WorkerState
 
@@ -353,7 +353,7 @@ class BayesianDawidSkene(_EMConsolidator):
         for _ in range(int(max_iter)):
             m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
-            class_sub = q.sum(axis=0).reshape(k, m)
+            class_sub = column_sums(q).reshape(k, m)
             eta = eta0 + class_sub
             nu = alpha + class_sub.sum(axis=1)
             elog_eta, _ = _dirichlet_stats(eta, 1)
@@ -377,7 +377,7 @@ class BayesianDawidSkene(_EMConsolidator):
         # Parameters consistent with the final posteriors.
         m_step_counts(backend, *by_answer, q, counts)
         np.add(counts, prior, out=mu)
-        eta = eta0 + q.sum(axis=0).reshape(k, m)
+        eta = eta0 + column_sums(q).reshape(k, m)
         return lls[-1], q, mu, eta, lls, converged
 
 

@@ -24,7 +24,7 @@ from ._annotations import Annotations
 from ._base import BaseConsolidator, as_annotations, check_fitted
 from ._errors import InvalidParameterError
 from ._kernels import resolve_backend
-from ._kernels.em import e_step, m_step_counts
+from ._kernels.em import column_sums, e_step, m_step_counts
 from .worker_state import WorkerState
 
 __all__ = ["DawidSkene", "ModifiedDawidSkene", "one_coin"]
@@ -342,7 +342,7 @@ class DawidSkene(_EMConsolidator):
         self._initial_posteriors(ann, warm, stored, backend, post)
         items, workers, labels, _ = ann.sorted_by_item()
         m_step_counts(backend, items, workers, labels, post, counts)
-        class_sums = post.sum(axis=0)
+        class_sums = column_sums(post)
         lls: list[float] = []
         converged = False
         a = float(self.smoothing)
@@ -353,7 +353,7 @@ class DawidSkene(_EMConsolidator):
             prior = class_sums + a
             prior /= prior.sum()
             ll = _sweep(backend, ann, _log(emit), _log(prior), post, counts)
-            class_sums = post.sum(axis=0)
+            class_sums = column_sums(post)
             lls.append(ll)
             if self._stop(lls):
                 converged = True
@@ -503,7 +503,7 @@ class ModifiedDawidSkene(_EMConsolidator):
         for _ in range(epochs):
             prior = class_sums / class_sums.sum()  # class prior = mean posterior
             ll = _sweep(backend, ann, _log(emit), _log(prior), post, counts)
-            class_sums = post.sum(axis=0)
+            class_sums = column_sums(post)
             lls.append(ll)
             emit, acc = self._smoothed(counts + stored, a_bar)
             if self.fixed_iter is None and self._stop(lls):

@@ -388,7 +388,7 @@ def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int, m: int) -
     # m > 1: S = k * m latent states per item and rectangular (workers, k, S) tables, the layout
     # of Bayesian Dawid-Skene with subtypes.
     from consolidation import simulate
-    from consolidation._kernels.em import _accumulate, m_step_counts
+    from consolidation._kernels.em import _accumulate, _m_step, m_step_in_runs
 
     ann = simulate.classification(3000, 40, k, 4, seed=k).annotations
     items, workers, labels, indptr = ann.sorted_by_item()
@@ -397,6 +397,7 @@ def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int, m: int) -
     log_emit = np.log(rng.dirichlet(np.ones(k), size=(ann.n_workers, s)).transpose(0, 2, 1).copy())
     log_prior = np.log(rng.dirichlet(np.ones(s)))
     post = rng.dirichlet(np.ones(s), size=ann.n_items)
+    answers = (items, workers, labels)
     naive = np.zeros((ann.n_workers, k, s))
     for i, w, lab in zip(items.tolist(), workers.tolist(), labels.tolist(), strict=True):
         naive[w, lab] += post[i]
@@ -408,10 +409,13 @@ def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int, m: int) -
             items, workers, labels, indptr, log_emit, log_prior, acc, top
         )
         counts = np.full((ann.n_workers, k, s), np.nan)
-        m_step_counts.get(backend)(items, workers, labels, post, counts)
-        outs.append((acc, top, counts))
+        _m_step.get(backend)(items, workers, labels, post, counts)
+        # the large-input M-step: three runs of answers, counted apart, then added
+        in_runs = np.full((ann.n_workers, k, s), np.nan)
+        m_step_in_runs(backend, *answers, post, in_runs, 3)
+        outs.append((acc, top, counts, in_runs))
     np.testing.assert_allclose(outs[0][2], naive, rtol=1e-12, atol=1e-12)
-    for acc, top, counts in outs[1:]:
-        np.testing.assert_array_equal(acc, outs[0][0])
-        np.testing.assert_array_equal(top, outs[0][1])
-        np.testing.assert_array_equal(counts, outs[0][2])
+    np.testing.assert_allclose(outs[0][3], naive, rtol=1e-12, atol=1e-12)
+    for out in outs[1:]:
+        for got, want in zip(out, outs[0], strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -13,8 +13,9 @@ Layouts (all C-contiguous float64 unless noted):
   ``l`` of worker ``w`` (soft confusion counts, transposed like ``log_emit``).
 
 The E-step accumulation runs in parallel over items (every thread writes only its own rows); the
-M-step is a serial pass in item order. Kernels do no validation and write
-into the preallocated outputs. Both twins add in the same order and share :func:`normalise`, so the
+M-step is a serial pass in item order, or on large inputs a parallel one over a fixed number of
+runs of answers, each into its own table. Kernels do no validation and write into the
+preallocated outputs. Both twins add in the same order and share :func:`normalise`, so the
 two backends give bit-identical posteriors.
 
 Posterior terms more than 700 below an item's largest log-term are set to exactly 0 instead of
@@ -29,7 +30,14 @@ from numpy.typing import NDArray
 
 from ._backend import Backend, Kernel
 
-__all__ = ["e_step", "m_step_counts", "normalise"]
+__all__ = [
+    "column_sums",
+    "e_step",
+    "m_step_counts",
+    "m_step_in_runs",
+    "normalise",
+    "row_sums",
+]
 
 prange = range  # numba.prange in the compiled copies (see Kernel(parallel=True))
 
@@ -103,9 +111,29 @@ def normalise(post: F64, top: F64) -> float:
     ulp on some inputs, so one implementation keeps the backends bit-identical.
     """
     np.exp(post, out=post)  # exp(-inf) = 0: flushed terms never become subnormals
-    s = post.sum(axis=1)
+    s = row_sums(post)
     post /= s[:, None]
-    return float(np.sum(top + np.log(s)))
+    np.log(s, out=s)
+    s += top
+    return float(s.sum())
+
+
+def row_sums(a: F64) -> F64:
+    """``a.sum(axis=1)`` of a C-contiguous (n, K) array, by adding its columns in order.
+
+    Three times faster than numpy's reduction over a short inner axis, and the same sums in the
+    same order for K < 8 (above that numpy adds in pairs, and the results differ in the last bit).
+    """
+    out: F64 = a[:, 0].copy()
+    for t in range(1, a.shape[1]):
+        out += a[:, t]
+    return out
+
+
+def column_sums(a: F64) -> F64:
+    """``a.sum(axis=0)``, bit for bit (rows added in order), three times faster via ``einsum``."""
+    out: F64 = np.einsum("ij->j", a)
+    return out
 
 
 _accumulate = Kernel(_accumulate_loop, _accumulate_numpy, parallel=True)
@@ -134,8 +162,8 @@ class _EStep:
 def _m_step_loop(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
     # Answers in item order: posteriors are read sequentially and the scattered writes go to the
     # small (n_workers, L, S) table, which stays in cache. Faster than a parallel pass in worker
-    # order (random reads of the posteriors) at 1e6-1e7 answers on two cores, and it sums in
-    # exactly the order of the numpy twin.
+    # order (random reads of the posteriors), and it sums in exactly the order of the numpy twin.
+    # Large inputs are split into runs of answers instead (m_step_in_runs), one table per run.
     k = post.shape[1]
     counts[:, :, :] = 0.0
     for a in range(items.shape[0]):
@@ -155,8 +183,70 @@ def _m_step_numpy(items: I32, workers: I32, labels: I32, post: F64, counts: F64)
         ).reshape(n_workers, n_labels)
 
 
+def _m_step_runs_loop(
+    items: I32, workers: I32, labels: I32, post: F64, bounds: I64, tables: F64
+) -> None:
+    # Run c of answers, bounds[c]:bounds[c + 1], is counted serially into its own table; the
+    # runs go to separate threads, and no two threads ever write the same memory.
+    k = post.shape[1]
+    for c in prange(tables.shape[0]):
+        table = tables[c]
+        table[:, :, :] = 0.0
+        for a in range(bounds[c], bounds[c + 1]):
+            i = items[a]
+            w = workers[a]
+            lab = labels[a]
+            for t in range(k):
+                table[w, lab, t] += post[i, t]
+
+
+def _m_step_runs_numpy(
+    items: I32, workers: I32, labels: I32, post: F64, bounds: I64, tables: F64
+) -> None:
+    for c in range(tables.shape[0]):
+        lo, hi = int(bounds[c]), int(bounds[c + 1])
+        _m_step_numpy(items[lo:hi], workers[lo:hi], labels[lo:hi], post, tables[c])
+
+
+_m_step = Kernel(_m_step_loop, _m_step_numpy)
+_m_step_runs = Kernel(_m_step_runs_loop, _m_step_runs_numpy, parallel=True)
+
+#: Runs of answers the M-step counts separately (in parallel) on large inputs. A constant, not the
+#: number of threads: the sums, and so the results, must not depend on the machine.
+M_STEP_RUNS = 4
+
+
+def m_step_in_runs(
+    backend: Backend, items: I32, workers: I32, labels: I32, post: F64, counts: F64, runs: int
+) -> None:
+    """Write soft counts into ``counts``, from ``runs`` consecutive runs of answers.
+
+    Each run is counted on its own thread into its own table; the tables are then added in
+    order, by numpy for both backends, so the two stay bit-identical.
+    """
+    n = items.shape[0]
+    bounds = (np.arange(runs + 1, dtype=np.int64) * n) // runs
+    tables = np.empty((runs, *counts.shape))
+    _m_step_runs.get(backend)(items, workers, labels, post, bounds, tables)
+    np.sum(tables, axis=0, out=counts)
+
+
+class _MStep:
+    """``m_step_counts(backend, items, workers, labels, post, counts)``: soft confusion counts."""
+
+    def __call__(
+        self, backend: Backend, items: I32, workers: I32, labels: I32, post: F64, counts: F64
+    ) -> None:
+        # In runs when there are many answers and the count table is small next to them (the
+        # extra tables cost memory and time in proportion to the table); serially otherwise.
+        if items.shape[0] >= PARALLEL_MIN_ANSWERS and counts.size * M_STEP_RUNS <= items.shape[0]:
+            m_step_in_runs(backend, items, workers, labels, post, counts, M_STEP_RUNS)
+        else:
+            _m_step.get(backend)(items, workers, labels, post, counts)
+
+
 #: ``m_step_counts(backend, items, workers, labels, post, counts)``: soft confusion counts.
-m_step_counts = Kernel(_m_step_loop, _m_step_numpy)
+m_step_counts = _MStep()
 
 #: ``e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post) -> loglik``:
 #: writes normalised posteriors into ``post`` and returns sum_i log sum_t exp(unnormalised).
