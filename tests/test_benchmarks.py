@@ -260,3 +260,45 @@ def test_benchmark_modules_run_as_subprocesses(
         assert got["data"] == [{"variant": "filter", "lines": 10}]
         assert "--unknown" not in got["command"]  # options the module lacks are left out
     assert _parts.run_module("bench_missing", [], timeout=60)["status"] == "not run"
+
+
+def test_accuracy_variants_summary_and_oracle_from_known_scores() -> None:
+    from benchmarks import accuracy_variants as av
+
+    scores = {
+        "MV": {"a": 0.80, "b": 0.60},
+        "X": {"a": 0.90, "b": 0.55},
+        "Y": {"a": 0.70, "b": 0.70},
+    }
+    table = av.summary(scores)
+    assert table["X"]["mean"] == pytest.approx(0.725)
+    assert table["X"]["worst_vs_MV"] == pytest.approx(-0.05)
+    assert table["X"]["worst_set"] == "b"
+    assert table["Y"]["worst_set"] == "a"
+    assert table["MV"]["worst_vs_MV"] == 0.0
+    assert av.oracle(scores) == pytest.approx((0.90 + 0.70) / 2)
+
+
+def test_accuracy_variants_rejects_unknown_names() -> None:
+    from benchmarks import accuracy_variants as av
+
+    with pytest.raises(SystemExit) as exc:
+        av.main(["--variants", "IBCC,nope"])
+    assert exc.value.code == 2
+
+
+def test_accuracy_variants_on_a_real_set(
+    datasets_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import accuracy_variants as av
+    from tests.test_realdata_accuracy import PINNED
+
+    out = tmp_path / "variants.json"
+    assert av.main(["--variants", "DS,default", "--sets", "snow_temp", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["scores"]) == {"MV", "DS", "default"}  # MV is always added: it is the bar
+    mv, ds, _, default = PINNED["snow_temp"]
+    assert doc["scores"]["MV"]["snow_temp"] == pytest.approx(mv, abs=0.003)
+    assert doc["scores"]["DS"]["snow_temp"] == pytest.approx(ds, abs=0.003)
+    assert doc["scores"]["default"]["snow_temp"] == pytest.approx(default, abs=0.003)
+    assert "worst vs MV" in capsys.readouterr().out
