@@ -419,3 +419,22 @@ def test_serial_and_parallel_builds_and_twin_are_bit_identical(k: int, m: int) -
     for out in outs[1:]:
         for got, want in zip(out, outs[0], strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def test_backends_bit_identical_on_inputs_large_enough_for_the_parallel_kernels() -> None:
+    # 250k answers: above PARALLEL_MIN_ANSWERS, so numba runs the parallel E-step and the M-step
+    # in runs of answers, each into its own table; the numpy twin counts the same runs.
+    from consolidation import simulate
+    from consolidation._kernels.em import M_STEP_RUNS, PARALLEL_MIN_ANSWERS
+
+    ann = simulate.classification(50_000, 400, 4, 5, seed=3).annotations
+    assert ann.n_answers >= PARALLEL_MIN_ANSWERS
+    assert ann.n_workers * 4 * 4 * M_STEP_RUNS <= ann.n_answers  # the runs path is taken
+    for make in (
+        lambda backend: DawidSkene(max_iter=8, backend=backend),
+        lambda backend: ModifiedDawidSkene(backend=backend),
+    ):
+        a, b = make("numba").fit(ann), make("numpy").fit(ann)
+        assert a.n_iter_ == b.n_iter_
+        np.testing.assert_array_equal(a.posteriors_, b.posteriors_)
+        np.testing.assert_array_equal(a.confusions_, b.confusions_)
