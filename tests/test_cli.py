@@ -301,6 +301,24 @@ def test_classify_csv_mds_values(tmp_path: Path, capsys: pytest.CaptureFixture[s
     )
 
 
+def test_classify_warns_up_front_when_the_default_will_take_long(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consolidation import _cli_classify
+
+    path = _write(tmp_path / "a.csv", ANSWERS)
+    monkeypatch.setattr(_cli_classify, "SLOW_DEFAULT_ANSWERS", 11)  # the file has 11 answers
+    assert main(["classify", path]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("gt-consolidate: 11 answers; the default method takes tens of seconds")
+    for quiet_or_fast in (["-q"], ["--method", "mds"]):
+        assert main(["classify", path, *quiet_or_fast]) == 0
+        assert "tens of seconds" not in capsys.readouterr().err
+    monkeypatch.setattr(_cli_classify, "SLOW_DEFAULT_ANSWERS", 12)
+    assert main(["classify", path]) == 0
+    assert "tens of seconds" not in capsys.readouterr().err
+
+
 def test_classify_mv_cap_stdin_and_output_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
