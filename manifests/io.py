@@ -367,6 +367,78 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=
 _encode_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
 _encode_loose = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
 
+# Optional accelerator for writing (extra "fast"): orjson.dumps is about 7x faster than the json
+# encoder and writes the same compact text for plain JSON trees, with two differences that
+# matter: it formats floats outside [1e-4, 1e16) differently (``1e16`` for ``1e+16``,
+# ``0.00001`` for ``1e-05``) and it serialises objects the json module refuses (UUID, Enum
+# members, NaN as ``null``). So its output is used only for a dict (or Record) that orjson
+# accepted and whose tree holds nothing but str, int, bool, None, dict, list and floats in
+# that range (:func:`_plain_tree`); everything else goes through the json encoder, which
+# decides, and explains, as before.
+_fast_dumps: Callable[[Any], bytes] | None
+try:
+    from orjson import dumps as _fast_dumps
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_dumps = None
+
+
+def _plain_tree(
+    obj: dict[str, Any],
+    _str: Any = str,
+    _int: Any = int,
+    _float: Any = float,
+    _dict: Any = dict,
+    _list: Any = list,
+    _bool: Any = bool,
+) -> bool:
+    """Whether the values under ``obj`` are only plain JSON types, floats in [1e-4, 1e16) or 0.
+
+    ``obj`` must be finite (no cycles): callers check it with orjson first, which refuses
+    nesting 255 levels deep. Keys are not checked (orjson refuses non-str keys).
+    """
+    stack: list[Any] = [dict.values(obj)]  # dict.values: obj may be a Record
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        node = pop()
+        for value in node.values() if type(node) is _dict else node:
+            kind = type(value)
+            if kind is _str or kind is _int:
+                continue
+            if kind is _dict or kind is _list:
+                push(value)
+                continue
+            if kind is _float:
+                # where repr() writes the shortest digits in fixed notation, as orjson does;
+                # NaN and infinities fail every comparison
+                if 1e-4 <= value < 1e16 or -1e16 < value <= -1e-4 or value == 0.0:
+                    continue
+                return False
+            if value is None or kind is _bool:
+                continue
+            return False
+    return True
+
+
+def _fast_dumps_agrees() -> bool:
+    """Check, once, that this orjson writes what the json encoder writes for plain trees."""
+    if _fast_dumps is None:  # pragma: no cover - depends on the environment
+        return False
+    probe = {
+        "s": '\x00\x1f\x7f"\\/\b\f\n\r\t\u2028\u2029\ufeff\xe9\U0001f600',
+        "f": [0.0, -0.0, 1e-4, 0.1, 1.5, 164.60000000000002, 9999999999999998.0, -2.5e-4],
+        "i": [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, True, False, None],
+        "n": {"": {"a": []}, "b": [{}]},
+    }
+    try:
+        return _fast_dumps(probe).decode("utf-8") == _encode(probe)
+    except Exception:  # pragma: no cover - an orjson that cannot write the probe
+        return False
+
+
+if not _fast_dumps_agrees():  # pragma: no cover - depends on the orjson version
+    _fast_dumps = None
+
 
 def dumps(record: Any, *, strict: bool = True) -> str:
     r"""Serialise one record as a compact JSON line (no line break).
@@ -380,6 +452,19 @@ def dumps(record: Any, *, strict: bool = True) -> str:
     >>> dumps({"source-ref": "s3://b/é.jpg", "n": [1, 2.5]})
     '{"source-ref":"s3://b/é.jpg","n":[1,2.5]}'
     """
+    kind = type(record)
+    if (kind is dict or kind is Record) and _fast_dumps is not None:
+        try:
+            data = _fast_dumps(record)
+        except Exception:  # any refusal: the json encoder decides, and explains
+            pass
+        else:
+            if _plain_tree(record):
+                if kind is Record and record:
+                    # the json encoder reads a non-empty dict subclass through items(), which
+                    # forgets the raw line (Record.items); do the same so both paths agree
+                    record._raw = None
+                return data.decode("utf-8")
     text: str = _encode(record) if strict else _encode_loose(record)
     if not text.isascii():
         try:
