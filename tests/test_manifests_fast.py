@@ -209,3 +209,72 @@ def test_rewritten_lines_are_byte_identical_without_orjson() -> None:
     assert fast[0].count("\n") == 2
     assert "1e+16" in fast[0]
     assert "2.5e-05" in fast[0]
+
+
+def _read_all(lines: list[str | bytes]) -> tuple[list[tuple[Any, ...]], list[str]]:
+    acc = Accounting(on_error="collect")
+    records = [
+        (r.lineno, r.raw, list(r), repr(dict(r)), _types(dict(r)))
+        for r in read(lines, accounting=acc)
+    ]
+    return records, [str(r) for r in acc.rejections]
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
+
+
+number_texts = st.sampled_from(
+    [
+        "123456789012345678",
+        "1234567890123456789",
+        "12345678901234567890",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e400",
+        "-1e400",
+        "NaN",
+        "Infinity",
+        "-0",
+        "-0.0",
+        "1E-7",
+        "0.1e1",
+        "01",
+        "1.",
+        "2.5e-05",
+    ]
+)
+
+
+@st.composite
+def json_lines(draw: st.DrawFn) -> str | bytes:
+    obj = draw(st.dictionaries(texts, values, max_size=4))
+    line = mio._encode_loose(obj)
+    how = draw(st.sampled_from(["as is", "number", "cut", "digits in a string", "bytes", "list"]))
+    if how == "number":
+        return line[:-1] + ("," if obj else "") + f'"n": {draw(number_texts)}}}'
+    if how == "cut":
+        return line[: draw(st.integers(0, len(line)))]
+    if how == "digits in a string":
+        return line[:-1] + ("," if obj else "") + '"s": "x12345678901234567890"}'
+    if how == "bytes":
+        return line.encode("utf-8", "surrogatepass") + draw(st.sampled_from([b"", b"\xff", b"\n"]))
+    if how == "list":
+        return "[" + line + "]"
+    return line
+
+
+@given(st.lists(json_lines(), max_size=6))
+def test_reading_accepts_rejects_and_explains_the_same_without_orjson(
+    lines: list[str | bytes],
+) -> None:
+    fast = _read_all(lines)
+    with _without_orjson():
+        slow = _read_all(lines)
+    assert fast == slow
