@@ -388,8 +388,17 @@ except ImportError:  # pragma: no cover - depends on the environment
     _fast_dumps = None
 
 
-def _plain_tree(
-    obj: dict[str, Any],
+def _plain_tree(obj: dict[str, Any]) -> bool:
+    """Whether the values under ``obj`` are only plain JSON types, floats in [1e-4, 1e16) or 0.
+
+    ``obj`` must be finite and less than 255 levels deep: callers check it with orjson first,
+    which refuses deeper nesting and cycles. Keys are not checked (orjson refuses non-str keys).
+    """
+    return _plain_values(dict.values(obj))  # dict.values: obj may be a Record
+
+
+def _plain_values(
+    values: Iterable[Any],
     _str: Any = str,
     _int: Any = int,
     _float: Any = float,
@@ -397,31 +406,23 @@ def _plain_tree(
     _list: Any = list,
     _bool: Any = bool,
 ) -> bool:
-    """Whether the values under ``obj`` are only plain JSON types, floats in [1e-4, 1e16) or 0.
-
-    ``obj`` must be finite (no cycles): callers check it with orjson first, which refuses
-    nesting 255 levels deep. Keys are not checked (orjson refuses non-str keys).
-    """
-    stack: list[Any] = [dict.values(obj)]  # dict.values: obj may be a Record
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        node = pop()
-        for value in node.values() if type(node) is _dict else node:
-            kind = type(value)
-            if kind is _str or kind is _int:
-                continue
-            if kind is _dict or kind is _list:
-                push(value)
-                continue
-            if kind is _float:
-                # where repr() writes the shortest digits in fixed notation, as orjson does;
-                # NaN and infinities fail every comparison
-                if 1e-4 <= value < 1e16 or -1e16 < value <= -1e-4 or value == 0.0:
-                    continue
+    # Recursive: a quarter faster than an explicit stack on manifest records.
+    for value in values:
+        kind = type(value)
+        if kind is _str or kind is _int:
+            continue
+        if kind is _dict:
+            if not _plain_values(value.values()):
                 return False
-            if value is None or kind is _bool:
-                continue
+        elif kind is _list:
+            if not _plain_values(value):
+                return False
+        elif kind is _float:
+            # where repr() writes the shortest digits in fixed notation, as orjson does;
+            # NaN and infinities fail every comparison
+            if not (1e-4 <= value < 1e16 or -1e16 < value <= -1e-4 or value == 0.0):
+                return False
+        elif value is not None and kind is not _bool:
             return False
     return True
 
