@@ -250,6 +250,29 @@ def test_bad_csv_row_names_file_and_line(
     assert f"{header}:1: header: missing column(s) item, worker, label" in capsys.readouterr().err
 
 
+def test_classify_csv_columns_by_name_in_any_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The classification CSV reader takes fields by position: any column order, extra columns,
+    # and a repeated name resolved as before (the last one wins), with the same rejections.
+    text = (
+        "worker,note,label,item,label\n"
+        "w1,x,ignored,i1,cat\n"
+        "w2,,ignored,i1,cat\n"
+        "w1,y,ignored,,dog\n"  # empty item
+        "w2,z,ignored,i2,\n"  # empty label (the last label column)
+        "w1,,ignored,i2,dog\n"
+    )
+    path = _write(tmp_path / "cols.csv", text)
+    assert main(["classify", path, "-m", "mv", "--on-error", "skip"]) == 0
+    captured = capsys.readouterr()
+    assert [(r["item"], r["label"]) for r in _csv(captured.out)] == [("i1", "cat"), ("i2", "dog")]
+    err = captured.err.splitlines()
+    assert err[:2] == [f"{path}:4: item: empty value", f"{path}:5: label: empty value"]
+    assert "read 5 answers (2 items, 2 workers, 2 classes)" in err[2]
+    assert err[2].endswith("written 2, rejected 2")
+
+
 def test_on_error_skip_lists_rejections_and_counts_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
