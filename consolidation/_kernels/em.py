@@ -186,18 +186,12 @@ def _m_step_numpy(items: I32, workers: I32, labels: I32, post: F64, counts: F64)
 def _m_step_runs_loop(
     items: I32, workers: I32, labels: I32, post: F64, bounds: I64, tables: F64
 ) -> None:
-    # Run c of answers, bounds[c]:bounds[c + 1], is counted serially into its own table; the
-    # runs go to separate threads, and no two threads ever write the same memory.
-    k = post.shape[1]
+    # Run c of answers, bounds[c]:bounds[c + 1], is counted by the serial loop into its own
+    # table; the runs go to separate threads, and no two threads ever write the same memory.
     for c in prange(tables.shape[0]):
-        table = tables[c]
-        table[:, :, :] = 0.0
-        for a in range(bounds[c], bounds[c + 1]):
-            i = items[a]
-            w = workers[a]
-            lab = labels[a]
-            for t in range(k):
-                table[w, lab, t] += post[i, t]
+        lo = bounds[c]
+        hi = bounds[c + 1]
+        _m_step_loop(items[lo:hi], workers[lo:hi], labels[lo:hi], post, tables[c])
 
 
 def _m_step_runs_numpy(
@@ -209,7 +203,7 @@ def _m_step_runs_numpy(
 
 
 _m_step = Kernel(_m_step_loop, _m_step_numpy)
-_m_step_runs = Kernel(_m_step_runs_loop, _m_step_runs_numpy, parallel=True)
+_m_step_runs = Kernel(_m_step_runs_loop, _m_step_runs_numpy, parallel=True, helpers=(_m_step_loop,))
 
 #: Runs of answers the M-step counts separately (in parallel) on large inputs. A constant, not the
 #: number of threads: the sums, and so the results, must not depend on the machine.
