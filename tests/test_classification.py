@@ -425,11 +425,11 @@ def test_backends_bit_identical_on_inputs_large_enough_for_the_parallel_kernels(
     # 250k answers: above PARALLEL_MIN_ANSWERS, so numba runs the parallel E-step and the M-step
     # in runs of answers, each into its own table; the numpy twin counts the same runs.
     from consolidation import simulate
-    from consolidation._kernels.em import M_STEP_RUNS, PARALLEL_MIN_ANSWERS
+    from consolidation._kernels.em import PARALLEL_MIN_ANSWERS, m_step_runs
 
     ann = simulate.classification(50_000, 400, 4, 5, seed=3).annotations
     assert ann.n_answers >= PARALLEL_MIN_ANSWERS
-    assert ann.n_workers * 4 * 4 * M_STEP_RUNS <= ann.n_answers  # the runs path is taken
+    assert m_step_runs(ann.n_answers, ann.n_workers * 4 * 4) == 4  # the runs path is taken
     for make in (
         lambda backend: DawidSkene(max_iter=8, backend=backend),
         lambda backend: ModifiedDawidSkene(backend=backend),
@@ -438,3 +438,14 @@ def test_backends_bit_identical_on_inputs_large_enough_for_the_parallel_kernels(
         assert a.n_iter_ == b.n_iter_
         np.testing.assert_array_equal(a.posteriors_, b.posteriors_)
         np.testing.assert_array_equal(a.confusions_, b.confusions_)
+
+
+def test_m_step_runs_depend_on_the_input_shape_only() -> None:
+    from consolidation._kernels.em import PARALLEL_MIN_ANSWERS, m_step_runs
+
+    n = PARALLEL_MIN_ANSWERS
+    assert m_step_runs(n - 1, 10) == 1  # small inputs: serial
+    assert m_step_runs(n, n // 4) == 4  # four tables no bigger than the answers
+    assert m_step_runs(n, n // 4 + 1) == 2  # one table no bigger than the answers
+    assert m_step_runs(n, n) == 2
+    assert m_step_runs(n, n + 1) == 1  # a table bigger than the answers: serial

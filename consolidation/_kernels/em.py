@@ -35,6 +35,7 @@ __all__ = [
     "e_step",
     "m_step_counts",
     "m_step_in_runs",
+    "m_step_runs",
     "normalise",
     "row_sums",
 ]
@@ -205,9 +206,23 @@ def _m_step_runs_numpy(
 _m_step = Kernel(_m_step_loop, _m_step_numpy)
 _m_step_runs = Kernel(_m_step_runs_loop, _m_step_runs_numpy, parallel=True, helpers=(_m_step_loop,))
 
-#: Runs of answers the M-step counts separately (in parallel) on large inputs. A constant, not the
-#: number of threads: the sums, and so the results, must not depend on the machine.
+#: Runs of answers the M-step counts separately (in parallel) on large inputs: 4, or 2 when four
+#: tables would outweigh the answers (see :func:`m_step_runs`). Never the number of threads: the
+#: sums, and so the results, must not depend on the machine.
 M_STEP_RUNS = 4
+
+
+def m_step_runs(n_answers: int, table_size: int) -> int:
+    """Return how many runs of answers the M-step uses for this input shape (1: serial).
+
+    Each run costs a table of ``table_size`` cells to clear and add, so the runs pay off only
+    when the tables are small next to the answers.
+    """
+    if n_answers < PARALLEL_MIN_ANSWERS:
+        return 1
+    if table_size * M_STEP_RUNS <= n_answers:
+        return M_STEP_RUNS
+    return 2 if table_size <= n_answers else 1
 
 
 def m_step_in_runs(
@@ -231,10 +246,9 @@ class _MStep:
     def __call__(
         self, backend: Backend, items: I32, workers: I32, labels: I32, post: F64, counts: F64
     ) -> None:
-        # In runs when there are many answers and the count table is small next to them (the
-        # extra tables cost memory and time in proportion to the table); serially otherwise.
-        if items.shape[0] >= PARALLEL_MIN_ANSWERS and counts.size * M_STEP_RUNS <= items.shape[0]:
-            m_step_in_runs(backend, items, workers, labels, post, counts, M_STEP_RUNS)
+        runs = m_step_runs(items.shape[0], counts.size)
+        if runs > 1:
+            m_step_in_runs(backend, items, workers, labels, post, counts, runs)
         else:
             _m_step.get(backend)(items, workers, labels, post, counts)
 
