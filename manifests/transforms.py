@@ -60,6 +60,7 @@ __all__ = [
 
 Status = Literal["labelled", "failed", "unlabelled"]
 _STATUSES = ("labelled", "failed", "unlabelled")
+_BOX_TYPE = "groundtruth/object-detection"
 _AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
     "min": min,
     "max": max,
@@ -161,8 +162,51 @@ def filter_records(
 
     meta_key = None if attribute is None else attribute + META
     check_classes = bool(wanted or unwanted)
+    # Only confidence rules on a named attribute: object-detection lines can be judged straight
+    # from their metadata (the hot path of `filter --min-confidence`; 2x cheaper than the view).
+    only_confidence = (
+        check_conf
+        and meta_key is not None
+        and not (statuses or adjustments or check_classes or human_annotated is not None)
+    )
+
+    box_attribute, box_meta_key = attribute or "", meta_key or ""
+
+    def box_confidences(rec: Record) -> list[Any] | None:
+        """Return what BoxLabel.confidences() would give, or None to ask the view.
+
+        None for anything but a clean object-detection label (not failed, a list of objects
+        with finite numeric confidences); the view then decides, and explains errors.
+        """
+        meta = dict.get(rec, box_meta_key)
+        if (
+            type(meta) is not dict
+            or meta.get("type") != _BOX_TYPE
+            or not dict.__contains__(rec, box_attribute)
+            or "failure-reason" in meta
+        ):
+            return None
+        objects = meta.get("objects")
+        if type(objects) is not list:
+            return None
+        out = []
+        for obj in objects:
+            if type(obj) is not dict:
+                return None
+            conf: Any = obj.get("confidence")
+            kind = type(conf)
+            if not ((kind is float and conf - conf == 0.0) or kind is int):
+                return None
+            out.append(conf)
+        return out
 
     def matches(rec: Record) -> bool:
+        if only_confidence:
+            box_confs = box_confidences(rec)
+            if box_confs is not None:
+                if not box_confs or not lo <= aggregate(box_confs) <= hi:
+                    return False
+                return predicate is None or bool(predicate(rec))
         if meta_key is not None:  # fast path: Record.label without the method calls
             meta = dict.get(rec, meta_key)
             if type(meta) is dict and ("type" in meta or "job-name" in meta):

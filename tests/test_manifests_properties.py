@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from manifests import (
@@ -224,3 +224,92 @@ def test_pipeline_never_loses_a_line(
     for line in out.getvalue().split("\n")[:-1]:  # whatever was written is a strict JSON object
         assert _strict_object(line)
         assert "a-metadata" not in json.loads(line) or "b-metadata" in json.loads(line)
+
+
+# Detection labels, clean and broken, for the confidence filter's shortcut (it judges clean
+# object-detection lines from their metadata and leaves everything else to the label view).
+confidence_values = (
+    st.floats(0, 1)
+    | st.integers(-1, 2)
+    | st.sampled_from([None, True, "0.9", float("nan"), float("inf"), -0.0, 1e-300])
+)
+detection_objects = st.one_of(
+    st.none(),
+    st.just("not a list"),
+    st.lists(
+        st.one_of(
+            st.fixed_dictionaries({"confidence": confidence_values}),
+            st.just({}),
+            st.just([0.9]),
+        ),
+        max_size=4,
+    ),
+)
+
+
+@st.composite
+def detection_records(draw: st.DrawFn) -> dict[str, Any]:
+    kinds = ["groundtruth/object-detection", "groundtruth/Object-Detection", "groundtruth/custom"]
+    meta: dict[str, Any] = {"type": draw(st.sampled_from(kinds))}
+    objects = draw(detection_objects)
+    if objects is not None:
+        meta["objects"] = objects
+    if draw(st.booleans()):
+        meta["class-map"] = {"0": "heron"}
+    if draw(st.integers(0, 9)) == 0:
+        meta["failure-reason"] = "ClientError"
+    rec: dict[str, Any] = {"source-ref": "s3://b/i.jpg"}
+    n = len(objects) if isinstance(objects, list) else 1
+    if draw(st.integers(0, 5)):
+        box = {"class_id": 0, "left": 1, "top": 1, "width": 2, "height": 2}
+        rec["a"] = {"image_size": [{"width": 9, "height": 9, "depth": 3}], "annotations": [box] * n}
+    if draw(st.integers(0, 9)):
+        rec["a-metadata"] = meta if draw(st.integers(0, 9)) else "not an object"
+    return rec
+
+
+def _det(objects: Any, *, body: bool = True, **meta: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {"source-ref": "s3://b/i.jpg"}
+    if body:
+        box = {"class_id": 0, "left": 1, "top": 1, "width": 2, "height": 2}
+        rec["a"] = {"image_size": [{"width": 9, "height": 9, "depth": 3}], "annotations": [box]}
+    rec["a-metadata"] = {"type": "groundtruth/object-detection", "objects": objects, **meta}
+    return rec
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(detection_records(), max_size=6),
+    st.floats(0, 1),
+    st.sampled_from(["min", "mean", "max"]),
+)
+@example([_det([{"confidence": 0.9}], **{"failure-reason": "ClientError"})], 0.5, "min")
+@example([_det([{"confidence": 0.9}, {"confidence": True}])], 0.5, "min")
+@example([_det([{"confidence": 0.9}, {"confidence": None}])], 0.5, "max")
+@example([_det([{"confidence": "0.9"}])], 0.5, "min")
+@example([_det([{"confidence": 0.9}, [0.9]])], 0.5, "min")
+@example([_det({"confidence": 0.9})], 0.5, "min")
+@example([_det([])], 0.0, "min")
+@example([_det([{"confidence": 0.9}], body=False)], 0.5, "min")
+@example([_det([{"confidence": 1}, {"confidence": 0}])], 0.5, "mean")
+@example([_det([{"confidence": 0.9}], type="groundtruth/Object-Detection")], 0.5, "min")
+def test_confidence_filter_shortcut_agrees_with_the_label_view(
+    recs: list[dict[str, Any]], low: float, how: str
+) -> None:
+    lines = [json.dumps(r, allow_nan=True) for r in recs]
+
+    def run(**extra: Any) -> tuple[list[str], list[str], int]:
+        acc = Accounting(on_error="collect")
+        kept = filter_records(
+            read(lines, accounting=acc),
+            attribute="a",
+            min_confidence=low,
+            confidence_of=how,  # type: ignore[arg-type]
+            accounting=acc,
+            **extra,
+        )
+        out = [r.raw or "" for r in kept]
+        return out, [str(r) for r in acc.rejections], acc.filtered
+
+    # a status rule that admits every state changes nothing but turns the shortcut off
+    assert run() == run(status=["labelled", "failed", "unlabelled"])
