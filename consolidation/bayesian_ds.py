@@ -37,6 +37,7 @@ C. M. Bishop, Pattern Recognition and Machine Learning, Springer 2006, sec. 10.1
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,9 +102,13 @@ class BayesianDawidSkene(_EMConsolidator):
         class (the worker's prior accuracy is ``diag / (diag + (K - 1) off)``).
     subtype_prior : float, default 0.1
         Total Dirichlet concentration of the subtype weights of a class.
-    class_prior : "majority" or float, default "majority"
-        Dirichlet pseudo-counts of the class prior: the majority-vote class counts, or this
-        number for every class.
+    class_prior : "majority", float, mapping or sequence, default "majority"
+        The class prior. ``"majority"``: a Dirichlet whose pseudo-counts are the majority-vote
+        class counts; a number: that many pseudo-counts for every class. A mapping (class value
+        -> weight, e.g. counts of a gold sample) or a sequence of K weights in class order: the
+        class mix is *known*, held fixed at the normalised weights and not learned. Every class
+        needs a positive finite weight. Use it when the mix is known or can be estimated from a
+        few gold labels: the crowd's own answers can be biased towards a class (see the README).
     alternatives : sequence of dict, default ()
         Other settings to fit as well, each a dict that overrides some of ``n_subtypes``,
         ``diag_prior``, ``off_prior`` and ``subtype_prior``; the setting (and restart) with the
@@ -177,7 +182,7 @@ class BayesianDawidSkene(_EMConsolidator):
         diag_prior: float = 4.0,
         off_prior: float = 1.0,
         subtype_prior: float = 0.1,
-        class_prior: str | float = "majority",
+        class_prior: Any = "majority",
         alternatives: Any = (),
         max_iter: int = 200,
         tol: float = 1e-3,
@@ -201,13 +206,14 @@ class BayesianDawidSkene(_EMConsolidator):
         _check_number("n_restarts", self.n_restarts, 1, 1000, integer=True)
         for setting in self._settings():
             _check_setting(setting)
-        if isinstance(self.class_prior, str):
-            if self.class_prior != "majority":
-                raise InvalidParameterError(
-                    "class_prior", self.class_prior, "'majority' or a positive number"
-                )
-        else:
-            _check_number("class_prior", self.class_prior, 0.0, 1e12, low_open=True)
+        prior = self.class_prior
+        if isinstance(prior, str):
+            if prior != "majority":
+                raise InvalidParameterError("class_prior", prior, _CLASS_PRIOR_ALLOWED)
+        elif isinstance(prior, numbers.Real):
+            _check_number("class_prior", prior, 0.0, 1e12, low_open=True)
+        elif not isinstance(prior, Mapping) and not hasattr(prior, "__len__"):
+            raise InvalidParameterError("class_prior", prior, _CLASS_PRIOR_ALLOWED)
         _check_number("seed", self.seed, 0, 2**63 - 1, integer=True)
 
     def _settings(self) -> list[dict[str, Any]]:
@@ -250,18 +256,21 @@ class BayesianDawidSkene(_EMConsolidator):
         k = ann.n_classes
         votes = ann.vote_counts()
         start = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-300)
-        if isinstance(self.class_prior, str):
+        mix = _known_mix(self.class_prior, ann.classes)
+        if mix is not None:
+            alpha = mix  # fixed: no Dirichlet, nothing learned, no warm-start counts
+        elif isinstance(self.class_prior, str):
             alpha = start.sum(axis=0) + 1e-3  # majority-vote class counts (never exactly 0)
         else:
             alpha = np.full(k, float(self.class_prior))
-        if warm is not None and warm.n_workers:
+        if mix is None and warm is not None and warm.n_workers:
             alpha = alpha + warm.class_counts
         best: _Run | None = None
         setting_elbos: list[float] = []
         restart_elbos: F64 = np.empty(0)
         chosen: dict[str, Any] = {}
         for setting in self._settings():
-            result, elbos = self._fit_setting(ann, backend, start, alpha, stored, setting)
+            result, elbos = self._fit_setting(ann, backend, start, alpha, stored, setting, mix)
             if best is None or result[0] > best[0]:
                 best, chosen, restart_elbos = result, setting, elbos
             setting_elbos.append(result[0])
@@ -280,7 +289,7 @@ class BayesianDawidSkene(_EMConsolidator):
         self.subtype_weights_ = weights
         emit = mu / mu.sum(axis=1, keepdims=True)  # (w, l, s)
         emit_lt = (emit.reshape(ann.n_workers, k, k, m) * weights[None, None]).sum(axis=3)
-        nu = alpha + post.sum(axis=0)
+        nu = mix if mix is not None else alpha + post.sum(axis=0)
         total = counts + stored
         acc = np.trace(total, axis1=1, axis2=2) / np.maximum(total.sum(axis=(1, 2)), 1e-300)
         return emit_lt, nu / nu.sum(), lls, converged, float(np.clip(acc.mean(), 0.0, 1.0))
@@ -293,8 +302,12 @@ class BayesianDawidSkene(_EMConsolidator):
         alpha: F64,
         stored: F64,
         setting: Mapping[str, Any],
+        mix: F64 | None = None,
     ) -> tuple[_Run, F64]:
-        """Fit one setting: its kept run, and the ELBO of each restart after the burn-in."""
+        """Fit one setting: its kept run, and the ELBO of each restart after the burn-in.
+
+        ``mix``: a known class mix (fixed prior) instead of the Dirichlet ``alpha``.
+        """
         k, n = ann.n_classes, ann.n_items
         m = int(setting["n_subtypes"])
         base = np.full((k, k), float(setting["off_prior"]))
@@ -313,12 +326,12 @@ class BayesianDawidSkene(_EMConsolidator):
             rng = np.random.default_rng(child)
             split = rng.dirichlet(np.ones(m), size=(n, k)) if m > 1 else np.ones((n, k, 1))
             q0 = np.ascontiguousarray((split * start[:, :, None]).reshape(n, k * m))
-            runs.append(self._run(ann, backend, q0, prior, alpha, eta0, burn))
+            runs.append(self._run(ann, backend, q0, prior, alpha, eta0, burn, mix))
         elbos = np.asarray([r[0] for r in runs])
         kept = runs[int(np.argmax(elbos))]
         runs.clear()  # the other restarts' posteriors can go before the long part
         if not kept[5] and max_iter > burn:
-            more = self._run(ann, backend, kept[1], prior, alpha, eta0, max_iter - burn)
+            more = self._run(ann, backend, kept[1], prior, alpha, eta0, max_iter - burn, mix)
             kept = (*more[:4], kept[4] + more[4], more[5])
         return kept, elbos
 
@@ -331,6 +344,7 @@ class BayesianDawidSkene(_EMConsolidator):
         alpha: F64,
         eta0: F64,
         max_iter: int,
+        mix: F64 | None = None,
     ) -> _Run:
         """Mean-field iterations from state posteriors ``q`` (updated in place).
 
@@ -348,6 +362,7 @@ class BayesianDawidSkene(_EMConsolidator):
         converged = False
         eta = np.empty(0)
         log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
+        log_mix: F64 = np.log(mix / mix.sum()) if mix is not None else np.empty(0)
         marginals = _class_marginals(q, k, m, out=np.empty((ann.n_items, k)))
         change = np.empty_like(marginals)  # buffers reused every iteration
         for _ in range(int(max_iter)):
@@ -355,9 +370,13 @@ class BayesianDawidSkene(_EMConsolidator):
             np.add(counts, prior, out=mu)
             class_sub = column_sums(q).reshape(k, m)
             eta = eta0 + class_sub
-            nu = alpha + class_sub.sum(axis=1)
             elog_eta, _ = _dirichlet_stats(eta, 1)
-            elog_nu, _ = _dirichlet_stats(nu, 0)
+            if mix is None:
+                nu = alpha + class_sub.sum(axis=1)
+                elog_nu, _ = _dirichlet_stats(nu, 0)
+                kl_nu = _kl_dirichlet(nu, alpha, 0)
+            else:  # a known class mix: log pi is fixed and pi has no KL term
+                elog_nu, kl_nu = log_mix, 0.0
             log_prior = elog_eta + elog_nu[:, None]
             elog_mu, log_beta_mu = _dirichlet_stats(mu, 1)
             log_z = float(e_step(backend, *by_item, elog_mu, log_prior.reshape(s), q))
@@ -366,7 +385,7 @@ class BayesianDawidSkene(_EMConsolidator):
                 - log_beta_mu
                 + float(np.multiply(counts, elog_mu, out=scratch).sum())
             )
-            elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - _kl_dirichlet(nu, alpha, 0)
+            elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - kl_nu
             lls.append(elbo)
             np.copyto(change, marginals)
             _class_marginals(q, k, m, out=marginals)
@@ -379,6 +398,46 @@ class BayesianDawidSkene(_EMConsolidator):
         np.add(counts, prior, out=mu)
         eta = eta0 + column_sums(q).reshape(k, m)
         return lls[-1], q, mu, eta, lls, converged
+
+
+_CLASS_PRIOR_ALLOWED = (
+    "'majority', a positive number, or the known class mix (a mapping class -> weight, or K "
+    "weights in class order)"
+)
+
+
+def _known_mix(prior: Any, classes: NDArray[Any]) -> F64 | None:
+    """Return a known class mix as K positive weights in class order (None for a Dirichlet)."""
+    if isinstance(prior, str | numbers.Real):
+        return None
+    names = classes.tolist()
+    if isinstance(prior, Mapping):
+        missing = [c for c in names if c not in prior]
+        extra = [c for c in prior if c not in names]
+        if missing or extra:
+            raise InvalidParameterError(
+                "class_prior",
+                dict(prior),
+                f"a weight for each class {names} and no other "
+                f"(missing {missing}, unknown {extra})",
+            )
+        values = [prior[c] for c in names]
+    else:
+        values = list(prior)
+        if len(values) != len(names):
+            raise InvalidParameterError(
+                "class_prior", values, f"{len(names)} weights, one per class {names}"
+            )
+    try:
+        mix = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError("class_prior", values, "numeric weights") from exc
+    if mix.ndim != 1 or not np.all(np.isfinite(mix)) or np.any(mix <= 0):
+        raise InvalidParameterError(
+            "class_prior", values, f"a positive finite weight for each class {names}"
+        )
+    out: F64 = mix / mix.sum()
+    return out
 
 
 def _class_marginals(q: F64, k: int, m: int, out: F64) -> F64:

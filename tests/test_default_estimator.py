@@ -262,3 +262,79 @@ def test_posteriors_are_distributions(seed: int, k: int, r: int) -> None:
     assert np.all(np.isfinite(est.confusions_))
     assert np.isfinite(est.elbo_)
     assert set(est.labels_.tolist()) <= set(sim.annotations.classes.tolist())
+
+
+# ---------------------------------------------------------------- a known class mix
+
+
+def test_known_class_mix_is_held_fixed_in_either_form() -> None:
+    by_name = BayesianDawidSkene(class_prior={"cat": 2, "dog": 1, "fox": 1}, backend="numpy")
+    by_order = BayesianDawidSkene(class_prior=[0.5, 0.25, 0.25], backend="numpy")
+    a, b = by_name.fit(ROWS), by_order.fit(ROWS)
+    np.testing.assert_allclose(a.priors_, [0.5, 0.25, 0.25], rtol=1e-12)
+    np.testing.assert_array_equal(a.posteriors_, b.posteriors_)
+    np.testing.assert_allclose(a.posteriors_.sum(axis=1), 1.0)
+    assert np.all(np.diff(a.log_likelihoods_) >= -1e-6 * np.abs(a.log_likelihoods_[:-1]))
+
+
+def test_known_class_mix_moves_uncertain_items_towards_the_likely_class() -> None:
+    sim = classification(600, 30, 2, 3, seed=4)
+    ann = sim.annotations
+    anchored = BayesianDawidSkene(n_subtypes=1, backend="numpy").fit(ann)
+    for favoured in (0, 1):
+        mix = [0.02, 0.02]
+        mix[favoured] = 0.98
+        est = BayesianDawidSkene(n_subtypes=1, class_prior=mix, backend="numpy").fit(ann)
+        assert np.sum(est.label_codes_ == favoured) > np.sum(anchored.label_codes_ == favoured)
+        # and no item that the answers already give to the favoured class leaves it
+        assert np.all(est.label_codes_[anchored.label_codes_ == favoured] == favoured)
+
+
+def test_true_class_mix_helps_on_an_imbalanced_crowd_that_over_answers_one_class() -> None:
+    # The truth is 80 % class 0, but workers say class 1 too often: the answers' class mix is
+    # biased, and so is a prior anchored to it. Knowing the mix corrects for that.
+    rng = np.random.default_rng(0)
+    n, w = 2000, 40
+    truth = (rng.random(n) < 0.2).astype(int)
+    items, workers, labels = [], [], []
+    for i in range(n):
+        for wk in rng.choice(w, size=3, replace=False):
+            says_one = rng.random() < (0.85 if truth[i] == 1 else 0.35)
+            items.append(i)
+            workers.append(int(wk))
+            labels.append(int(says_one))
+    ann = Annotations.from_codes(items, workers, labels, n_classes=2)
+    anchored = BayesianDawidSkene(n_subtypes=1, backend="numpy").fit(ann)
+    known = BayesianDawidSkene(n_subtypes=1, class_prior=[0.8, 0.2], backend="numpy").fit(ann)
+    acc_anchored = float(np.mean(anchored.label_codes_ == truth))
+    acc_known = float(np.mean(known.label_codes_ == truth))
+    assert acc_known > acc_anchored + 0.01
+
+
+@pytest.mark.parametrize(
+    ("prior", "message"),
+    [
+        ({"cat": 1, "dog": 1}, "missing \\['fox'\\]"),
+        ({"cat": 1, "dog": 1, "fox": 1, "cow": 1}, "unknown \\['cow'\\]"),
+        ([1.0, 1.0], "3 weights"),
+        ([1.0, 0.0, 1.0], "positive finite weight"),
+        ([1.0, float("nan"), 1.0], "positive finite weight"),
+        (["a", "b", "c"], "numeric weights"),
+        ("uniform", "'majority', a positive number, or the known class mix"),
+        (object(), "'majority', a positive number, or the known class mix"),
+    ],
+)
+def test_known_class_mix_is_checked(prior: object, message: str) -> None:
+    with pytest.raises(InvalidParameterError, match="class_prior") as exc:
+        BayesianDawidSkene(class_prior=prior, backend="numpy").fit(ROWS)
+    assert exc.match(message)
+
+
+def test_known_class_mix_backends_agree_and_warm_start_keeps_it() -> None:
+    ann = classification(400, 25, 3, 4, seed=2).annotations
+    kw = {"n_subtypes": 3, "class_prior": [0.6, 0.3, 0.1]}
+    a = BayesianDawidSkene(**kw, backend="numba").fit(ann)
+    b = BayesianDawidSkene(**kw, backend="numpy").fit(ann)
+    np.testing.assert_allclose(a.posteriors_, b.posteriors_, atol=1e-9, rtol=0)
+    again = BayesianDawidSkene(**kw, backend="numpy").fit(ann, warm_start=b.worker_state_)
+    np.testing.assert_allclose(again.priors_, [0.6, 0.3, 0.1], rtol=1e-12)
