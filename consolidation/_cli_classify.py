@@ -142,6 +142,9 @@ def fit_classification(
             file=sys.stderr,
         )
     note = ""
+    mix_path = getattr(args, "class_mix", None)
+    if mix_path:
+        note += known_class_mix(est, method, ann, mix_path)
     if state is not None:
         try:
             state.check_classes(ann.classes.tolist())
@@ -357,6 +360,24 @@ def ece(est: Any, gold: dict[str, str]) -> float | None:
     if not rows.size:
         return None
     return float(quality.calibration(np.asarray(est.posteriors_)[rows], truth).ece)
+
+
+def known_class_mix(est: Any, method: str, ann: Annotations, gold_path: str) -> str:
+    """Hold the class mix of the gold labels fixed in ``est``; return a note."""
+    if method != "default":
+        raise UsageError(f"--class-mix needs --method default, not {method!r}")
+    by_name = {str(c): c for c in ann.classes.tolist()}
+    counts = dict.fromkeys(by_name.values(), 0.5)  # every class keeps a chance, even unseen
+    gold = load_gold(gold_path)
+    for item, label in gold.items():
+        if label not in by_name:
+            raise InputError(
+                f"{gold_path}: item {item!r}: label {label!r} is not a class of the answers "
+                f"({', '.join(by_name)})"
+            )
+        counts[by_name[label]] += 1
+    est.set_params(class_prior=counts)
+    return f", class mix of {len(gold)} gold labels held fixed"
 
 
 def calibrate(est: Any, gold_path: str, source: str) -> str:

@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"{PROG} classify answers.csv --method mds",
             f"{PROG} classify batch2.json --state workers.json --classes classes.json",
             f"{PROG} classify answers.csv --calibrate audited-gold.csv > labels.csv",
+            f"{PROG} classify answers.csv --class-mix audited-gold.csv > labels.csv",
             f"{PROG} classify worker-response/ --format manifest --manifest input.manifest "
             "-a birds -o output.manifest",
         ),
@@ -160,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GOLD.csv",
         help="gold labels (item,label) of some items: temper every confidence with the "
         "temperature that calibrates them (labels do not change)",
+    )
+    p.add_argument(
+        "--class-mix",
+        metavar="GOLD.csv",
+        help="gold labels (item,label) of a sample of items: hold the class mix they show fixed "
+        "(counts + 0.5 per class) instead of learning it from the answers (method default)",
     )
     p.add_argument("--max-confidence", type=float, metavar="X", help="cap confidences (0.95 = AWS)")
     _manifest_options(p)

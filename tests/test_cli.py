@@ -178,6 +178,31 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert "usage:" in capsys.readouterr().err
 
 
+def test_classify_class_mix_holds_the_gold_mix_fixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consolidation import BayesianDawidSkene, default_estimator
+
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    gold = _write(tmp_path / "gold.csv", "item,label\ni1,cat\ni2,cat\ni3,dog\nx9,cat\n")
+    assert main(["classify", answers, "--class-mix", gold]) == 0
+    out, err = capsys.readouterr()
+    assert "class mix of 4 gold labels held fixed" in err
+    # the same as the library with the gold counts + 0.5 per class (fox: unseen in the gold)
+    mix = {"cat": 3.5, "dog": 1.5, "fox": 0.5}
+    est = BayesianDawidSkene(**{**default_estimator().get_params(), "class_prior": mix})
+    est.fit(_rows(ANSWERS))
+    want = [f"{round(c, 4):g}" for c in est.confidence_]
+    assert [r["confidence"] for r in _csv(out)] == want
+    assert [r["label"] for r in _csv(out)] == est.labels_.tolist()
+    # only for the default method, and only with classes the answers have
+    assert main(["classify", answers, "--class-mix", gold, "--method", "mds"]) == 2
+    assert "--class-mix needs --method default" in capsys.readouterr().err
+    bad = _write(tmp_path / "bad.csv", "item,label\ni1,cow\n")
+    assert main(["classify", answers, "--class-mix", bad]) == 1
+    assert f"{bad}: item 'i1': label 'cow' is not a class of the answers" in capsys.readouterr().err
+
+
 def test_classify_calibrate_tempers_confidences_on_gold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
