@@ -105,10 +105,11 @@ class BayesianDawidSkene(_EMConsolidator):
     class_prior : "majority", float, mapping or sequence, default "majority"
         The class prior. ``"majority"``: a Dirichlet whose pseudo-counts are the majority-vote
         class counts; a number: that many pseudo-counts for every class. A mapping (class value
-        -> weight, e.g. counts of a gold sample) or a sequence of K weights in class order: the
-        class mix is *known*, held fixed at the normalised weights and not learned. Every class
-        needs a positive finite weight. Use it when the mix is known or can be estimated from a
-        few gold labels: the crowd's own answers can be biased towards a class (see the README).
+        -> weight, e.g. counts of a gold sample; a pandas Series goes by its index) or a
+        sequence of K weights in class order: the class mix is *known*, held fixed at the
+        normalised weights and not learned. Every class needs a positive finite weight. Use it
+        when the mix is known or can be estimated from a few gold labels: the crowd's own
+        answers can be biased towards a class (see the README).
     alternatives : sequence of dict, default ()
         Other settings to fit as well, each a dict that overrides some of ``n_subtypes``,
         ``diag_prior``, ``off_prior`` and ``subtype_prior``; the setting (and restart) with the
@@ -411,6 +412,8 @@ def _known_mix(prior: Any, classes: NDArray[Any]) -> F64 | None:
     if isinstance(prior, str | numbers.Real):
         return None
     names = classes.tolist()
+    if hasattr(prior, "to_dict") and hasattr(prior, "index"):
+        prior = prior.to_dict()  # a pandas Series: by its index (class names), not by position
     if isinstance(prior, Mapping):
         missing = [c for c in names if c not in prior]
         extra = [c for c in prior if c not in names]

@@ -338,3 +338,10 @@ def test_known_class_mix_backends_agree_and_warm_start_keeps_it() -> None:
     np.testing.assert_allclose(a.posteriors_, b.posteriors_, atol=1e-9, rtol=0)
     again = BayesianDawidSkene(**kw, backend="numpy").fit(ann, warm_start=b.worker_state_)
     np.testing.assert_allclose(again.priors_, [0.6, 0.3, 0.1], rtol=1e-12)
+
+
+def test_known_class_mix_from_a_series_goes_by_class_name_not_position() -> None:
+    pd = pytest.importorskip("pandas")
+    series = pd.Series({"fox": 1.0, "dog": 1.0, "cat": 2.0})  # not in class order
+    est = BayesianDawidSkene(class_prior=series, backend="numpy").fit(ROWS)
+    np.testing.assert_allclose(est.priors_, [0.5, 0.25, 0.25], rtol=1e-12)  # cat, dog, fox
