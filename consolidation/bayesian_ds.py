@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from ._annotations import Annotations
 from ._errors import InvalidParameterError
-from ._kernels.em import column_sums, e_step, m_step_counts
+from ._kernels.em import column_sums, e_step, group_sums, m_step_counts
 from .dawid_skene import _check_number, _EMConsolidator
 from .worker_state import WorkerState
 
@@ -284,7 +284,7 @@ class BayesianDawidSkene(_EMConsolidator):
         self.setting_elbos_ = np.asarray(setting_elbos)
         self.restart_elbos_ = restart_elbos
         self.elbo_ = elbo
-        _class_marginals(q, k, m, out=post)
+        group_sums(q, m, out=post)
         m_step_counts(backend, *ann.sorted_by_item()[:3], post, counts)
         weights = eta / eta.sum(axis=1, keepdims=True)  # (k, m)
         self.subtype_weights_ = weights
@@ -364,7 +364,7 @@ class BayesianDawidSkene(_EMConsolidator):
         eta = np.empty(0)
         log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
         log_mix: F64 = np.log(mix / mix.sum()) if mix is not None else np.empty(0)
-        marginals = _class_marginals(q, k, m, out=np.empty((ann.n_items, k)))
+        marginals = group_sums(q, m, out=np.empty((ann.n_items, k)))  # class posteriors
         change = np.empty_like(marginals)  # buffers reused every iteration
         for _ in range(int(max_iter)):
             m_step_counts(backend, *by_answer, q, counts)
@@ -389,7 +389,7 @@ class BayesianDawidSkene(_EMConsolidator):
             elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - kl_nu
             lls.append(elbo)
             np.copyto(change, marginals)
-            _class_marginals(q, k, m, out=marginals)
+            group_sums(q, m, out=marginals)
             np.subtract(marginals, change, out=change)
             if np.max(np.abs(change, out=change)) <= self.tol:
                 converged = True
@@ -440,19 +440,6 @@ def _known_mix(prior: Any, classes: NDArray[Any]) -> F64 | None:
             "class_prior", values, f"a positive finite weight for each class {names}"
         )
     out: F64 = mix / mix.sum()
-    return out
-
-
-def _class_marginals(q: F64, k: int, m: int, out: F64) -> F64:
-    """Write the class posteriors, summed over subtypes, into ``out`` (n, k) and return it.
-
-    The sums of ``q.reshape(-1, k, m).sum(axis=2)`` in the same order, by slices: numpy's
-    reduction over a short inner axis is ten times slower, and this runs every iteration.
-    """
-    by_subtype = q.reshape(-1, k, m)
-    np.copyto(out, by_subtype[:, :, 0])
-    for j in range(1, m):
-        out += by_subtype[:, :, j]
     return out
 
 
