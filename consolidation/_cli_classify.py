@@ -343,15 +343,17 @@ def score(est: Any, gold: dict[str, str]) -> tuple[int, int]:
 
 
 def _gold_rows(est: Any, gold: dict[str, str]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Rows of the items with a gold label among the classes, and those labels' codes."""
-    index = {str(c): k for k, c in enumerate(est.classes_.tolist())}
-    rows, truth = [], []
-    for i, item in enumerate(est.item_ids_.tolist()):
-        label = gold.get(str(item))
-        if label is not None and label in index:
-            rows.append(i)
-            truth.append(index[label])
-    return np.asarray(rows, dtype=np.intp), np.asarray(truth, dtype=np.intp)
+    """Rows of the items with a gold label among the classes, and those labels' codes.
+
+    The CLI reads ids and labels as text; they are matched to the estimator's own values (which
+    may be numbers) and aligned by :func:`quality.gold_codes`.
+    """
+    items = {str(i): i for i in est.item_ids_.tolist()}
+    classes = {str(c): c for c in est.classes_.tolist()}
+    native = {items[i]: classes.get(label, label) for i, label in gold.items() if i in items}
+    rows, codes = quality.gold_codes(est, native)
+    known = codes >= 0
+    return rows[known], codes[known]
 
 
 def ece(est: Any, gold: dict[str, str]) -> float | None:
