@@ -64,7 +64,8 @@ def test_contract_attributes_and_shapes() -> None:
     assert est.elbo_ == est.restart_elbos_.max()
     assert est.setting_elbos_.tolist() == [est.elbo_]
     assert est.selected_params_ == {
-        "n_subtypes": 3, "diag_prior": 4.0, "off_prior": 1.0, "subtype_prior": 0.1
+        "n_subtypes": 3, "diag_prior": 4.0, "off_prior": 1.0, "subtype_prior": 0.1,
+        "pooled_prior": None,
     }  # fmt: skip
     assert isinstance(est.worker_state_, WorkerState)
     assert isinstance(est.annotations_, Annotations)
@@ -157,7 +158,7 @@ def test_default_chooses_subtypes_for_correlated_errors_and_none_otherwise() -> 
             rows.append((i, int(w), int(label)))
     est = default_estimator().fit(rows)
     assert est.selected_params_["n_subtypes"] == 3
-    assert est.setting_elbos_.argmax() == 0
+    assert est.setting_scores_.argmax() == 0
 
 
 def test_burn_in_keeps_the_best_restart_and_continues_it_exactly(

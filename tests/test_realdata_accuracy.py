@@ -20,27 +20,27 @@ pytestmark = pytest.mark.shared
 # name: (MV, DS, MDS, default)
 PINNED = {
     "crowdscale2013_fact_eval": (0.9019, 0.8507, 0.9010, 0.8924),
-    "mozafari_face": (0.6367, 0.6404, 0.6147, 0.6336),
-    "rodrigues_labelme": (0.7660, 0.7890, 0.7750, 0.7910),
-    "rodrigues_music_genre": (0.7042, 0.7686, 0.7829, 0.7829),
+    "mozafari_face": (0.6367, 0.6404, 0.6147, 0.6558),
+    "rodrigues_labelme": (0.7660, 0.7890, 0.7750, 0.7980),
+    "rodrigues_music_genre": (0.7042, 0.7686, 0.7829, 0.7843),
     "rodrigues_sentiment_polarity": (0.8859, 0.9148, 0.9114, 0.9152),
     "snow_rte": (0.8969, 0.9275, 0.9313, 0.9313),
     "snow_temp": (0.9361, 0.9416, 0.9437, 0.9437),
     "snow_wsd": (0.9944, 0.9944, 0.9944, 0.9944),
     "trec2010_binary": (0.6514, 0.7024, 0.5604, 0.7037),
     "venanzi_sp_amt": (0.9430, 0.9440, 0.9440, 0.9400),
-    "venanzi_ws_amt": (0.8533, 0.8400, 0.8567, 0.8567),
-    "venanzi_ws_cf": (0.8822, 0.8300, 0.8733, 0.8933),
+    "venanzi_ws_amt": (0.8533, 0.8400, 0.8567, 0.8533),
+    "venanzi_ws_cf": (0.8822, 0.8300, 0.8733, 0.8967),
     "welinder_bluebird": (0.7593, 0.8981, 0.7778, 0.8796),
     "zencrowd_all": (0.8297, 0.7926, 0.8510, 0.8686),
     "zencrowd_in": (0.7397, 0.7598, 0.7902, 0.7770),
     "zencrowd_us": (0.8620, 0.8235, 0.8941, 0.9142),
     "zheng_d_possent": (0.9335, 0.9600, 0.9530, 0.9620),
     "zheng_d_product": (0.8966, 0.9396, 0.9041, 0.9322),
-    "zheng_s_adult": (0.7583, 0.7387, 0.7087, 0.7658),
-    "zheng_s_rel": (0.5422, 0.6110, 0.1935, 0.6074),
-    "zhou_dog": (0.8222, 0.8426, 0.8290, 0.8389),
-    "zhou_web": (0.7307, 0.8217, 0.7795, 0.7689),
+    "zheng_s_adult": (0.7583, 0.7387, 0.7087, 0.7628),
+    "zheng_s_rel": (0.5422, 0.6110, 0.1935, 0.5951),
+    "zhou_dog": (0.8222, 0.8426, 0.8290, 0.8364),
+    "zhou_web": (0.7307, 0.8217, 0.7795, 0.8357),
 }
 TOL = 0.003
 
@@ -75,7 +75,7 @@ def test_pinned_table_summary() -> None:
     assert ds.mean() == pytest.approx(0.8332, abs=1e-3)
     # The default beats MV, DS and MDS on average and fixes DS's and MDS's collapses ...
     assert default.mean() > max(mv.mean(), ds.mean(), mds.mean()) + 0.005
-    assert default.mean() >= 0.845
+    assert default.mean() >= 0.848  # short of the 0.850: see the README
     assert mds[list(PINNED).index("zheng_s_rel")] < 0.2  # MDS class-prior collapse
     # ... and is never more than 1 point below majority vote (worst: crowdscale2013_fact_eval).
     assert (default - mv).min() >= -0.01
@@ -101,4 +101,4 @@ def test_a_class_mix_estimated_from_a_fifth_of_the_gold_lifts_the_default() -> N
         plain.append(accuracy(default_estimator().fit(ann), held))
     print(f"held-out mean: default {np.mean(plain):.4f}, with the class mix {np.mean(mixed):.4f}")
     assert np.mean(mixed) >= 0.850
-    assert np.mean(mixed) >= np.mean(plain) + 0.003
+    assert np.mean(mixed) >= np.mean(plain) + 0.002
