@@ -45,12 +45,23 @@ VARIANTS: dict[str, tuple[Callable[[], Any], str]] = {
     "MV": (lambda: MajorityVote(seed=0), "majority vote, ties split"),
     "DS": (DawidSkene, "Dawid-Skene 1979, maximum likelihood"),
     "MDS": (ModifiedDawidSkene, "the AWS Modified Dawid-Skene"),
-    "default": (default_estimator, "EBCC / IBCC 4-1 / IBCC 1-0.1, best evidence bound"),
+    "default": (
+        default_estimator,
+        "EBCC / IBCC 4-1 / IBCC 1-0.1 / IBCC pooled, best evidence bound (pooled pays BIC)",
+    ),
     "EBCC": (BayesianDawidSkene, "3 subtypes, 3 restarts, prior 4-1 (no choice)"),
     "IBCC": (lambda: BayesianDawidSkene(n_subtypes=1), "no subtypes, prior 4-1"),
     "IBCC-weak": (
         lambda: BayesianDawidSkene(n_subtypes=1, diag_prior=1.0, off_prior=0.1),
         "no subtypes, prior 1-0.1",
+    ),
+    "IBCC-pooled": (
+        lambda: BayesianDawidSkene(n_subtypes=1, pooled_prior=10.0),
+        "no subtypes, pooled prior: 10 pseudo-counts a row, mean learned from the crowd",
+    ),
+    "EBCC-pooled": (
+        lambda: BayesianDawidSkene(pooled_prior=10.0),
+        "3 subtypes, every (class, subtype) row's prior mean learned from the crowd",
     ),
     "IBCC-flat": (
         lambda: BayesianDawidSkene(n_subtypes=1, diag_prior=1.0, off_prior=1.0),
