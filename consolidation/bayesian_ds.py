@@ -411,16 +411,21 @@ class BayesianDawidSkene(_EMConsolidator):
         beta = beta.copy()
         prior = beta[None] + stored
         log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
+        shared = not stored.any()  # no warm start: every worker's prior is beta
+        elog_mu: F64 | None = None
         log_mix: F64 = np.log(mix / mix.sum()) if mix is not None else np.empty(0)
         marginals = group_sums(q, m, out=np.empty((ann.n_items, k)))  # class posteriors
         change = np.empty_like(marginals)  # buffers reused every iteration
         for _ in range(int(max_iter)):
-            m_step_counts(backend, *by_answer, q, counts)
-            if pooled is not None:  # empirical Bayes: the prior's mean from the whole crowd
-                np.add(counts, prior, out=mu)
-                beta = _pooled_mean(beta, _dirichlet_stats(mu, 1)[0].mean(axis=0), pooled)
+            if pooled is not None and elog_mu is not None:
+                # Empirical Bayes: refit the prior's mean to the workers' current confusion
+                # posteriors, the ones the last E-step used (one more coordinate-ascent step).
+                beta = _pooled_mean(beta, elog_mu.mean(axis=0), pooled)
                 np.add(beta[None], stored, out=prior)
-                log_beta_prior = _dirichlet_stats(prior, 1)[1]
+                log_beta_prior = (
+                    w * _dirichlet_stats(beta, 0)[1] if shared else _dirichlet_stats(prior, 1)[1]
+                )
+            m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
             class_sub = column_sums(q).reshape(k, m)
             eta = eta0 + class_sub
@@ -467,7 +472,7 @@ def _pooling_penalty(setting: Mapping[str, Any], k: int, n_workers: int) -> floa
     return 0.5 * d * float(np.log(max(n_workers, 1)))
 
 
-def _pooled_mean(beta: F64, mean_elog: F64, strength: float, sweeps: int = 20) -> F64:
+def _pooled_mean(beta: F64, mean_elog: F64, strength: float, sweeps: int = 50) -> F64:
     """Refit the mean of the pooled confusion prior, keeping ``strength`` pseudo-counts per state.
 
     ``beta`` (label, state) gives the starting mean; the new mean best explains the workers'
@@ -476,21 +481,25 @@ def _pooled_mean(beta: F64, mean_elog: F64, strength: float, sweeps: int = 20) -
     from scipy.special import digamma  # lazy, as in _dirichlet_stats
 
     mean = beta / beta.sum(axis=0, keepdims=True)
-    for _ in range(sweeps):
+    for _ in range(sweeps):  # from the last iteration's mean, a few sweeps usually suffice
         shift = (mean * (mean_elog - digamma(strength * mean))).sum(axis=0, keepdims=True)
-        mean = _inverse_digamma(mean_elog - shift)
-        mean /= mean.sum(axis=0, keepdims=True)
+        new = _inverse_digamma(mean_elog - shift)
+        new /= new.sum(axis=0, keepdims=True)
+        done = float(np.max(np.abs(new - mean))) <= 1e-12
+        mean = new
+        if done:
+            break
     out: F64 = np.maximum(strength * mean, 1e-6)
     return out
 
 
 def _inverse_digamma(y: F64, newton: int = 5) -> F64:
     """Solve ``digamma(x) = y`` by Newton's method from Minka's starting point."""
-    from scipy.special import digamma, polygamma
+    from scipy.special import digamma, zeta
 
     x: F64 = np.where(y >= -2.22, np.exp(y) + 0.5, -1.0 / (y + 0.5772156649015329))
     for _ in range(newton):
-        x = x - (digamma(x) - y) / polygamma(1, x)
+        x = x - (digamma(x) - y) / zeta(2.0, x)  # zeta(2, x) is the trigamma function
     return x
 
 
