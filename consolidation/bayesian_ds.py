@@ -57,6 +57,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._annotations import Annotations
+from ._dirichlet import dirichlet_stats, kl_dirichlet, pooled_mean
 from ._errors import InvalidParameterError
 from ._kernels.em import column_sums, e_step, group_sums, m_step_counts
 from .dawid_skene import _check_number, _EMConsolidator
@@ -78,26 +79,6 @@ _Run = tuple[float, F64, F64, F64, list[float], bool, _Prior]
 #: data sets, 40 keeps the restart that selection at convergence keeps on 21 (10 and 20: 19);
 #: on 1e6 answers it halves the time of the default estimator.
 _BURN_IN = 40
-
-
-def _dirichlet_stats(a: F64, axis: int) -> tuple[F64, float]:
-    """E[log p] under Dir(a) along ``axis``, and the sum of log B(a) over every simplex.
-
-    ``KL(Dir(a) || Dir(b)) = log B(b) - log B(a) + sum((a - b) * E_a[log p])`` per simplex, with
-    ``log B(a) = sum(gammaln(a)) - gammaln(sum(a))``; whole-array sums keep it cheap.
-    """
-    from scipy.special import digamma, gammaln  # lazy: keeps `import consolidation` light
-
-    total = a.sum(axis=axis, keepdims=True)
-    elog: F64 = digamma(a)
-    elog -= digamma(total)
-    return elog, float(gammaln(a).sum() - gammaln(total).sum())
-
-
-def _kl_dirichlet(a: F64, b: F64, axis: int) -> float:
-    """Sum of KL(Dir(a) || Dir(b)) over every simplex along ``axis``."""
-    elog, log_beta_a = _dirichlet_stats(a, axis)
-    return _dirichlet_stats(b, axis)[1] - log_beta_a + float(((a - b) * elog).sum())
 
 
 class BayesianDawidSkene(_EMConsolidator):
@@ -410,7 +391,7 @@ class BayesianDawidSkene(_EMConsolidator):
         beta, stored, pooled = start_prior
         beta = beta.copy()
         prior = beta[None] + stored
-        log_beta_prior = _dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
+        log_beta_prior = dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
         shared = not stored.any()  # no warm start: every worker's prior is beta
         elog_mu: F64 | None = None
         log_mix: F64 = np.log(mix / mix.sum()) if mix is not None else np.empty(0)
@@ -420,31 +401,31 @@ class BayesianDawidSkene(_EMConsolidator):
             if pooled is not None and elog_mu is not None:
                 # Empirical Bayes: refit the prior's mean to the workers' current confusion
                 # posteriors, the ones the last E-step used (one more coordinate-ascent step).
-                beta = _pooled_mean(beta, elog_mu.mean(axis=0), pooled)
+                beta = pooled_mean(beta, elog_mu.mean(axis=0), pooled)
                 np.add(beta[None], stored, out=prior)
                 log_beta_prior = (
-                    w * _dirichlet_stats(beta, 0)[1] if shared else _dirichlet_stats(prior, 1)[1]
+                    w * dirichlet_stats(beta, 0)[1] if shared else dirichlet_stats(prior, 1)[1]
                 )
             m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
             class_sub = column_sums(q).reshape(k, m)
             eta = eta0 + class_sub
-            elog_eta, _ = _dirichlet_stats(eta, 1)
+            elog_eta, _ = dirichlet_stats(eta, 1)
             if mix is None:
                 nu = alpha + class_sub.sum(axis=1)
-                elog_nu, _ = _dirichlet_stats(nu, 0)
-                kl_nu = _kl_dirichlet(nu, alpha, 0)
+                elog_nu, _ = dirichlet_stats(nu, 0)
+                kl_nu = kl_dirichlet(nu, alpha, 0)
             else:  # a known class mix: log pi is fixed and pi has no KL term
                 elog_nu, kl_nu = log_mix, 0.0
             log_prior = elog_eta + elog_nu[:, None]
-            elog_mu, log_beta_mu = _dirichlet_stats(mu, 1)
+            elog_mu, log_beta_mu = dirichlet_stats(mu, 1)
             log_z = float(e_step(backend, *by_item, elog_mu, log_prior.reshape(s), q))
             kl_mu = (
                 log_beta_prior
                 - log_beta_mu
                 + float(np.multiply(counts, elog_mu, out=scratch).sum())
             )
-            elbo = log_z - kl_mu - _kl_dirichlet(eta, eta0, 1) - kl_nu
+            elbo = log_z - kl_mu - kl_dirichlet(eta, eta0, 1) - kl_nu
             lls.append(elbo)
             np.copyto(change, marginals)
             group_sums(q, m, out=marginals)
@@ -470,37 +451,6 @@ def _pooling_penalty(setting: Mapping[str, Any], k: int, n_workers: int) -> floa
         return 0.0
     d = k * int(setting["n_subtypes"]) * (k - 1)
     return 0.5 * d * float(np.log(max(n_workers, 1)))
-
-
-def _pooled_mean(beta: F64, mean_elog: F64, strength: float, sweeps: int = 50) -> F64:
-    """Refit the mean of the pooled confusion prior, keeping ``strength`` pseudo-counts per state.
-
-    ``beta`` (label, state) gives the starting mean; the new mean best explains the workers'
-    average ``E[log pi]`` (Minka 2000, the fixed-point update at a fixed precision).
-    """
-    from scipy.special import digamma  # lazy, as in _dirichlet_stats
-
-    mean = beta / beta.sum(axis=0, keepdims=True)
-    for _ in range(sweeps):  # from the last iteration's mean, a few sweeps usually suffice
-        shift = (mean * (mean_elog - digamma(strength * mean))).sum(axis=0, keepdims=True)
-        new = _inverse_digamma(mean_elog - shift)
-        new /= new.sum(axis=0, keepdims=True)
-        done = float(np.max(np.abs(new - mean))) <= 1e-12
-        mean = new
-        if done:
-            break
-    out: F64 = np.maximum(strength * mean, 1e-6)
-    return out
-
-
-def _inverse_digamma(y: F64, newton: int = 5) -> F64:
-    """Solve ``digamma(x) = y`` by Newton's method from Minka's starting point."""
-    from scipy.special import digamma, zeta
-
-    x: F64 = np.where(y >= -2.22, np.exp(y) + 0.5, -1.0 / (y + 0.5772156649015329))
-    for _ in range(newton):
-        x = x - (digamma(x) - y) / zeta(2.0, x)  # zeta(2, x) is the trigamma function
-    return x
 
 
 _CLASS_PRIOR_ALLOWED = (

@@ -133,3 +133,38 @@ def test_pooled_prior_is_checked(value: Any) -> None:
         BayesianDawidSkene(pooled_prior=value).fit([(0, 0, 0), (0, 1, 1)])
     with pytest.raises(InvalidParameterError, match="pooled_prior"):
         BayesianDawidSkene(alternatives=[{"pooled_prior": value}]).fit([(0, 0, 0), (0, 1, 1)])
+
+
+def test_inverse_digamma_inverts_digamma() -> None:
+    from scipy.special import digamma
+
+    from consolidation._dirichlet import inverse_digamma
+
+    x = np.geomspace(1e-4, 1e4, 200)
+    np.testing.assert_allclose(inverse_digamma(digamma(x)), x, rtol=1e-10)
+
+
+def test_pooled_mean_maximises_the_dirichlet_likelihood_at_its_total() -> None:
+    """Minka's fixed point against a general-purpose optimiser of the same objective."""
+    from scipy.optimize import minimize
+    from scipy.special import digamma, gammaln, softmax
+
+    from consolidation._dirichlet import pooled_mean
+
+    rng = np.random.default_rng(3)
+    strength = 7.0
+    # Average E[log pi] of 50 workers' Dirichlet posteriors: a column per state.
+    alphas = rng.gamma(2.0, 2.0, size=(50, 4, 3)) + 0.2
+    mean_elog = (digamma(alphas) - digamma(alphas.sum(axis=1, keepdims=True))).mean(axis=0)
+    got = pooled_mean(np.ones((4, 3)), mean_elog, strength)
+    np.testing.assert_allclose(got.sum(axis=0), strength, rtol=1e-12)
+    for state in range(3):
+        s = mean_elog[:, state]
+
+        def loss(z: np.ndarray, s: np.ndarray = s) -> float:
+            b = strength * softmax(z)
+            return float(-(gammaln(strength) - gammaln(b).sum() + ((b - 1) * s).sum()))
+
+        best = minimize(loss, np.zeros(4), method="BFGS", options={"gtol": 1e-10})
+        np.testing.assert_allclose(got[:, state], strength * softmax(best.x), atol=1e-5)
+        assert loss(np.log(got[:, state])) <= best.fun + 1e-9
