@@ -49,7 +49,8 @@ def pooled_mean(beta: F64, mean_elog: F64, strength: float, sweeps: int = 50) ->
         mean = new
         if done:
             break
-    out: F64 = np.maximum(strength * mean, 1e-6)
+    mean = np.maximum(mean, 1e-9)  # keep every pseudo-count positive, and the total exact
+    out: F64 = strength * (mean / mean.sum(axis=0, keepdims=True))
     return out
 
 

@@ -336,8 +336,11 @@ class BayesianDawidSkene(_EMConsolidator):
         np.fill_diagonal(base, float(setting["diag_prior"]))
         # Prior pseudo-counts in the kernels' (w, label, state) layout; state s = t * m + sub.
         beta = np.repeat(base.T, m, axis=1)  # (label, state), shared by every worker
+        pooled = setting["pooled_prior"]
+        if pooled is not None:  # diag and off give the starting mean; the total is pooled's
+            beta *= float(pooled) / beta.sum(axis=0, keepdims=True)
         stored_s = np.repeat(stored, m, axis=2)
-        start_prior: _Prior = (beta, stored_s, setting["pooled_prior"])
+        start_prior: _Prior = (beta, stored_s, pooled)
         eta0 = np.full((k, m), float(setting["subtype_prior"]) / m)
         restarts = 1 if m == 1 else int(self.n_restarts)
         # Every setting draws from the same seed: its result does not depend on the others.

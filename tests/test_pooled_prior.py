@@ -6,10 +6,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from consolidation import InvalidParameterError
+from consolidation import Annotations, InvalidParameterError
 from consolidation.bayesian_ds import BayesianDawidSkene, _pooling_penalty, default_estimator
 from consolidation.quality import tie_credit
+from tests.strategies import crowd_annotations, degenerate_annotations
 
 K = 4
 #: Every worker's habit on a graded scale: right 55 % of the time, else mostly a neighbour grade.
@@ -168,3 +171,22 @@ def test_pooled_mean_maximises_the_dirichlet_likelihood_at_its_total() -> None:
         best = minimize(loss, np.zeros(4), method="BFGS", options={"gtol": 1e-10})
         np.testing.assert_allclose(got[:, state], strength * softmax(best.x), atol=1e-5)
         assert loss(np.log(got[:, state])) <= best.fun + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(crowd_annotations(), degenerate_annotations()), st.sampled_from([1, 2]))
+def test_pooled_fits_stay_finite_on_any_crowd(ann: Annotations, m: int) -> None:
+    """Degenerate crowds (one answer, unused classes, one worker, one class) included."""
+    est = BayesianDawidSkene(n_subtypes=m, pooled_prior=10.0, backend="numpy", max_iter=60)
+    est.fit(ann)
+    post = est.posteriors_
+    assert np.all(np.isfinite(post))
+    assert np.all(post >= 0)
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(np.isfinite(est.confusion_prior_))
+    assert np.all(est.confusion_prior_ > 0)
+    np.testing.assert_allclose(est.confusion_prior_.sum(axis=1), 10.0, rtol=1e-12)
+    assert np.all(np.isfinite(est.confusions_))
+    assert np.isfinite(est.elbo_)
+    lls = est.log_likelihoods_
+    assert np.all(np.diff(lls) >= -1e-6 * np.abs(lls[:-1]))
