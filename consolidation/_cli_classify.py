@@ -34,6 +34,7 @@ from ._cli_io import (
 )
 from ._errors import AnnotationError
 from ._methods import METHODS, make_estimator
+from .bayesian_ds import describe_setting
 from .worker_state import WorkerState
 
 __all__ = [
@@ -151,10 +152,12 @@ def fit_classification(
         except AnnotationError as exc:
             raise InputError(f"{state_path}: {exc}") from exc
         known = int((state.lookup(ann.worker_ids.tolist()) >= 0).sum())
-        note = f", warm start ({known} of {ann.n_workers} workers known)"
+        note += f", warm start ({known} of {ann.n_workers} workers known)"
         est.fit(ann, warm_start=state)
     else:
         est.fit(ann)
+    if getattr(est, "selected_params_", None) is not None:  # the default: which setting won
+        note += f" ({describe_setting(est.selected_params_)})"
     if state_path:
         est.worker_state_.save(state_path)
         note += f", state saved to {state_path}"

@@ -443,6 +443,22 @@ class BayesianDawidSkene(_EMConsolidator):
         return lls[-1], q, mu, eta, lls, converged, (beta, stored, pooled)
 
 
+def describe_setting(params: Mapping[str, Any]) -> str:
+    """Name a setting briefly, e.g. ``"IBCC, pooled prior 10"`` (for messages and reports).
+
+    Examples
+    --------
+    >>> describe_setting({"n_subtypes": 3, "diag_prior": 4.0, "off_prior": 1.0,
+    ...                   "subtype_prior": 0.1, "pooled_prior": None})
+    'EBCC, 3 subtypes, prior 4-1'
+    """
+    m = int(params["n_subtypes"])
+    model = "IBCC" if m == 1 else f"EBCC, {m} subtypes"
+    if params.get("pooled_prior") is not None:
+        return f"{model}, pooled prior {float(params['pooled_prior']):g}"
+    return f"{model}, prior {float(params['diag_prior']):g}-{float(params['off_prior']):g}"
+
+
 def _pooling_penalty(setting: Mapping[str, Any], k: int, n_workers: int) -> float:
     """BIC's price of the prior means a pooled setting fits: ``d / 2 * log(workers)``.
 

@@ -203,6 +203,28 @@ def test_classify_class_mix_holds_the_gold_mix_fixed(
     assert f"{bad}: item 'i1': label 'cow' is not a class of the answers" in capsys.readouterr().err
 
 
+def test_classify_says_which_setting_the_default_chose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consolidation import default_estimator
+
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    gold = _write(tmp_path / "gold.csv", "item,label\ni1,cat\ni2,cat\ni3,dog\n")
+    state = tmp_path / "workers.json"
+    assert main(["classify", answers, "--state", str(state)]) == 0
+    est = default_estimator().fit(_rows(ANSWERS))
+    chosen = {1: "IBCC", 3: "EBCC, 3 subtypes"}[int(est.selected_params_["n_subtypes"])]
+    err = capsys.readouterr().err
+    assert f"method default ({chosen}, " in err
+    # the class mix and the warm start are both reported, not one over the other
+    assert main(["classify", answers, "--class-mix", gold, "--state", str(state)]) == 0
+    err = capsys.readouterr().err
+    assert "class mix of 3 gold labels held fixed" in err
+    assert "warm start (3 of 3 workers known)" in err
+    assert main(["classify", answers, "-m", "mds"]) == 0
+    assert "method mds, written" in capsys.readouterr().err
+
+
 def test_classify_calibrate_tempers_confidences_on_gold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
