@@ -536,9 +536,8 @@ def default_estimator() -> BayesianDawidSkene:
     EBCC wins where workers err together (ZenCrowd, CrowdScale); IBCC wins where errors are
     independent and the extra subtypes only add noise; the pooled prior wins where many workers
     answer little and share their habits (graded relevance, Zhou's web search: 0.77 -> 0.84).
-    Seed 0: results are deterministic. The
-    choice may change as research improves it; :class:`~consolidation.ModifiedDawidSkene` stays
-    faithful to AWS.
+    Seed 0: results are deterministic. The choice may change as research improves it;
+    :class:`~consolidation.ModifiedDawidSkene` stays faithful to AWS.
 
     Examples
     --------
