@@ -284,13 +284,14 @@ class BayesianDawidSkene(_EMConsolidator):
         best: _Run | None = None
         setting_elbos: list[float] = []
         scores: list[float] = []
+        best_score = -np.inf
         restart_elbos: F64 = np.empty(0)
         chosen: dict[str, Any] = {}
         for setting in self._settings():
             result, elbos = self._fit_setting(ann, backend, start, alpha, stored, setting, mix)
             score = result[0] - _pooling_penalty(setting, k, ann.n_workers)
-            if best is None or score > max(scores):
-                best, chosen, restart_elbos = result, setting, elbos
+            if best is None or score > best_score:
+                best, best_score, chosen, restart_elbos = result, score, setting, elbos
             setting_elbos.append(result[0])
             scores.append(score)
         assert best is not None
