@@ -5,18 +5,34 @@ as a vectorised numpy function with the same signature (``twin``). :class:`Kerne
 numba is imported on first use only, so importing :mod:`consolidation` stays cheap (a Lambda cold
 start pays for numba only when a kernel runs). A missing or failing numba falls back to the numpy
 twin with a single warning.
+
+Parallel kernels may be called from several Python threads at once (the settings of
+:class:`~consolidation.BayesianDawidSkene` with ``n_jobs``): such threads enter
+:func:`serial_kernels`, which gives them the single-threaded builds. numba's ``workqueue``
+threading layer (used where no OpenMP or TBB runtime is found) aborts the process when two threads
+launch parallel kernels concurrently, and on the other layers each thread would start its own team
+on cores the other threads already use. Serial and parallel builds give bit-identical results.
 """
 
 from __future__ import annotations
 
+import threading
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from .._errors import InvalidParameterError
 
-__all__ = ["BACKENDS", "JIT_OPTIONS", "Kernel", "numba_available", "resolve_backend"]
+__all__ = [
+    "BACKENDS",
+    "JIT_OPTIONS",
+    "Kernel",
+    "numba_available",
+    "resolve_backend",
+    "serial_kernels",
+]
 
 Backend = Literal["numba", "numpy"]
 BACKENDS = ("auto", "numba", "numpy")
@@ -32,6 +48,28 @@ JIT_OPTIONS: dict[str, Any] = {
 
 _numba_ok: bool | None = None
 _warned = False
+_local = threading.local()  # .serial: this thread runs the single-threaded builds
+_compile_lock = threading.Lock()  # one build of each kernel, even when threads ask at once
+
+
+@contextmanager
+def serial_kernels() -> Iterator[None]:
+    """Run every kernel single-threaded in the current thread while the context is open.
+
+    For code that runs kernels from several Python threads at once: see the module docstring.
+    Results are unchanged (the serial build of a parallel kernel is the same loop).
+
+    Examples
+    --------
+    >>> with serial_kernels():
+    ...     pass
+    """
+    before = getattr(_local, "serial", False)
+    _local.serial = True
+    try:
+        yield
+    finally:
+        _local.serial = before
 
 
 def _warn_fallback(reason: str) -> None:
@@ -141,10 +179,19 @@ class Kernel:
             processes share the cores). Default: the kernel's own setting.
         """
         parallel = self.parallel and (self.parallel if parallel is None else parallel)
+        parallel = parallel and not getattr(_local, "serial", False)
         fn = self._compiled.get(parallel)
         if fn is None:
             if not numba_available():
                 return None
+            with _compile_lock:
+                return self._build(parallel)
+        return fn
+
+    def _build(self, parallel: bool) -> Callable[..., Any]:
+        """Create (once) the dispatcher of the serial or the parallel build; numba compiles it."""
+        fn = self._compiled.get(parallel)
+        if fn is None:
             import numba
 
             namespace = dict(self.loop.__globals__)
