@@ -7,10 +7,12 @@ plus soft-count M-step) written as a tight numba loop with no checks, the floor 
 can reach on these arrays; our per-iteration time is printed as a ratio to it. The default
 estimator (variational EBCC / IBCC with evidence-based choice, several fits per call) runs up to
 ``default_max`` answers (1e6): it is the accurate choice, not the fast one, and its row shows the
-price.
+price. It fits its settings in parallel threads (``n_jobs=-1``); the ``default-1job`` case fits
+them one after the other (``n_jobs=1``, same results), and the ratio of the two is printed.
 
 Run ``python -m benchmarks.bench_classification --quick`` (1e4-1e5 answers) or ``--full``
-(up to 1e7 answers); ``--json PATH`` keeps the raw rows.
+(up to 1e7 answers); ``--json PATH`` keeps the raw rows. ``--sizes``, ``--ks`` and ``--cases``
+narrow a run, e.g. ``--sizes 1e5,1e6 --cases default,default-1job`` for the threads alone.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,10 @@ def _maxrss_bytes() -> int:
         pass
     rss = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return rss if sys.platform == "darwin" else rss * 1024
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(float(x)) for x in text.split(",") if x]
 
 
 def make_data(n_answers: int, k: int, folder: Path, seed: int = 0) -> Path:
@@ -162,6 +168,9 @@ def run_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, An
             "default": lambda: type(default_estimator())(
                 **{**default_estimator().get_params(), "backend": backend}
             ),
+            "default-1job": lambda: type(default_estimator())(
+                **{**default_estimator().get_params(), "backend": backend, "n_jobs": 1}
+            ),
         }[method]
         if backend == "numba" and method != "mv":
             make().fit(Annotations.from_codes([0, 0, 1], [0, 1, 0], [0, 1, 1], n_classes=k))
@@ -175,7 +184,7 @@ def run_case(method: str, data: Path, backend: str, repeat: int) -> dict[str, An
         pred = np.asarray(est.label_codes_)
         # The default fits several settings and restarts: its n_iter_ (the kept run's) would
         # make a per-iteration time meaningless.
-        n_iter = None if method == "default" else getattr(est, "n_iter_", None)
+        n_iter = None if method.startswith("default") else getattr(est, "n_iter_", None)
     best = min(times)
     row.update(
         seconds=best,
@@ -234,8 +243,9 @@ def run(
     peer_max: int = 1_000_000,
     default_max: int = 1_000_000,
     log: Any = None,
+    only: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every case and return the rows (one dict per case)."""
+    """Run every case (or the methods in ``only``) and return the rows (one dict per case)."""
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
@@ -244,11 +254,13 @@ def run(
                 cases = [("minimal", "numba")]
                 cases += [(m, "numba") for m in OURS]
                 if n <= default_max:
-                    cases.append(("default", "numba"))
+                    cases += [("default", "numba"), ("default-1job", "numba")]
                 if numpy_backend:
                     cases += [(m, "numpy") for m in ("ds", "mds")]
                 if peers and have_crowdkit() and n <= peer_max:
                     cases += [(m, "-") for m in PEERS]
+                if only is not None:
+                    cases = [case for case in cases if case[0] in only]
                 for method, backend in cases:
                     row = _subprocess_case(method, data, backend, repeat)
                     rows.append(row)
@@ -276,6 +288,14 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
         (r["method"], r["backend"], r["n_answers"], r["k"]): r for r in rows if "error" not in r
     }
     for (method, backend, n, k), r in sorted(keyed.items(), key=lambda x: (x[0][2], x[0][3])):
+        one = keyed.get(("default-1job", backend, n, k))
+        if method == "default" and one:
+            out.append(
+                f"DEFAULT n={n:>9,} K={k:<2}  n_jobs=1 / n_jobs=-1 = "
+                f"{one['seconds'] / r['seconds']:.2f}x  ({one['seconds']:.2f} s / "
+                f"{r['seconds']:.2f} s; peak {one['peak_bytes'] / 2**20:.0f} / "
+                f"{r['peak_bytes'] / 2**20:.0f} MiB)"
+            )
         if method in ("ds", "mds", "default") and backend == "numba":
             ck = keyed.get(("ck-ds", "-", n, k))
             mini = keyed.get(("minimal", "numba", n, k))
@@ -297,6 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_true", help="1e4 and 1e5 answers, K=5")
     mode.add_argument("--full", action="store_true", help="1e4 .. 1e7 answers, K = 2, 5, 10")
     parser.add_argument("--json", type=Path, help="write the raw rows here")
+    parser.add_argument(
+        "--sizes", type=_numbers, help="answer counts, e.g. 1e5,1e6 (default: by mode)"
+    )
+    parser.add_argument("--ks", type=_numbers, help="class counts, e.g. 5 (default: by mode)")
+    parser.add_argument(
+        "--cases", type=lambda text: text.split(","), help="only these methods, e.g. default,mds"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="numba", help=argparse.SUPPRESS)
@@ -306,9 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_case(args.case, args.data, args.backend, args.repeat)))
         return 0
     if args.full:
-        rows = run([10_000, 100_000, 1_000_000, 10_000_000], [2, 5, 10], log=sys.stdout)
+        sizes, ks, repeat = [10_000, 100_000, 1_000_000, 10_000_000], [2, 5, 10], 1
     else:
-        rows = run([10_000, 100_000], [5], repeat=3, log=sys.stdout)
+        sizes, ks, repeat = [10_000, 100_000], [5], 3
+    rows = run(args.sizes or sizes, args.ks or ks, repeat=repeat, log=sys.stdout, only=args.cases)
     print()
     for line in ratios(rows):
         print(line)

@@ -38,6 +38,8 @@ def _results() -> dict[str, Any]:
         _row("ds", "numba", 1.0),  # 100x crowd-kit: met
         _row("mds", "numba", 4.0),  # 25x crowd-kit: not met
         _row("ck-ds", "-", 100.0),
+        _row("default", "numba", 20.0, None),
+        _row("default-1job", "numba", 30.0, None),
         {"method": "ck-onecoin", "backend": "-", "error": "Traceback: boom"},
     ]
     boxes = {
@@ -138,6 +140,9 @@ def test_report_has_every_section_and_notes_missing_peers() -> None:
     assert "| DS (ours) | numba |" in md
     assert "100.0x |" in md
     assert "| target | measured | status |" in md
+    # The default's threads against its own sequential fit, same run: 30 s / 20 s.
+    assert "| default, n_jobs=1 (ours) | numba |" in md
+    assert "takes 1.50x at 1,000,000 answers as long" in md
 
 
 def test_targets_say_met_not_met_and_not_measured() -> None:
