@@ -307,7 +307,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[str]:
             if mini and r["per_iter"]:
                 ratio = r["per_iter"] / mini["seconds"]
                 parts.append(f"our iteration / minimal loop = {ratio:.2f}")
-            out.append("  ".join(parts))
+            if len(parts) > 1:
+                out.append("  ".join(parts))
     return out
 
 
