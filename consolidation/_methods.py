@@ -21,17 +21,23 @@ METHODS: dict[str, str] = {
 def make_estimator(name: str, *, seed: int | None = 0, backend: str = "auto") -> Any:
     """Return a fresh, unfitted estimator for a method name of :data:`METHODS`.
 
+    ``seed`` and ``backend`` apply to every method that has them (``mv`` has no backend);
+    ``seed=None`` keeps the default estimator's own seed (0).
+
     Examples
     --------
     >>> make_estimator("mds-service")
     ModifiedDawidSkene(max_confidence=0.95, seed=0)
+    >>> make_estimator("default", seed=3, backend="numpy").get_params()["seed"]
+    3
     """
     from . import dawid_skene, majority_vote
 
     if name == "default":
         from . import default_estimator
 
-        return default_estimator()
+        est = default_estimator().set_params(backend=backend)
+        return est if seed is None else est.set_params(seed=seed)
     if name == "mds":
         return dawid_skene.ModifiedDawidSkene(seed=seed, backend=backend)
     if name == "mds-service":

@@ -346,3 +346,16 @@ def test_known_class_mix_from_a_series_goes_by_class_name_not_position() -> None
     series = pd.Series({"fox": 1.0, "dog": 1.0, "cat": 2.0})  # not in class order
     est = BayesianDawidSkene(class_prior=series, backend="numpy").fit(ROWS)
     np.testing.assert_allclose(est.priors_, [0.5, 0.25, 0.25], rtol=1e-12)  # cat, dog, fox
+
+
+def test_make_estimator_passes_seed_and_backend_to_the_default() -> None:
+    from consolidation._methods import make_estimator
+
+    est = make_estimator("default", seed=5, backend="numpy")
+    params = est.get_params()
+    assert (params["seed"], params["backend"]) == (5, "numpy")
+    assert est.get_params()["alternatives"] == default_estimator().get_params()["alternatives"]
+    assert make_estimator("default", seed=None).get_params()["seed"] == 0
+    ann = classification(300, 12, 3, 4, seed=2).annotations
+    same = default_estimator().set_params(seed=5, backend="numpy").fit(ann)
+    np.testing.assert_array_equal(est.fit(ann).posteriors_, same.posteriors_)
