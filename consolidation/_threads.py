@@ -10,9 +10,10 @@ about ``n_jobs`` cores.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -20,12 +21,19 @@ import numpy as np
 from ._errors import InvalidParameterError
 from ._kernels._backend import serial_kernels
 
-__all__ = ["available_cpus", "check_n_jobs", "map_ordered", "resolve_n_jobs"]
+__all__ = [
+    "available_cpus",
+    "check_n_jobs",
+    "map_ordered",
+    "raise_if_cancelled",
+    "resolve_n_jobs",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 _N_JOBS_ALLOWED = "None, 1 (one thread), -1 (all available CPUs) or a positive integer"
+_local = threading.local()  # .stop: the Event that tells this pool thread's task to give up
 
 
 def available_cpus() -> int:
@@ -53,9 +61,25 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     return available_cpus() if n_jobs == -1 else int(n_jobs)
 
 
-def _serial(fn: Callable[[T], R], task: T) -> R:
-    with serial_kernels():
-        return fn(task)
+def raise_if_cancelled() -> None:
+    """Raise :class:`concurrent.futures.CancelledError` if this thread's task should give up.
+
+    Long tasks call it once per iteration: when one task fails, or the caller is interrupted
+    (Ctrl-C), the tasks still running in :func:`map_ordered`'s threads stop at their next
+    iteration instead of running to the end. A no-op outside those threads.
+    """
+    stop = getattr(_local, "stop", None)
+    if stop is not None and stop.is_set():
+        raise CancelledError
+
+
+def _serial(fn: Callable[[T], R], task: T, stop: threading.Event) -> R:
+    _local.stop = stop
+    try:
+        with serial_kernels():
+            return fn(task)
+    finally:
+        _local.stop = None
 
 
 def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], n_jobs: int | None) -> Iterator[R]:
@@ -65,19 +89,22 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], n_jobs: int | None) ->
     caller drops is freed before the next task starts. Otherwise a pool of
     ``min(threads, len(tasks))`` threads; a result is released once yielded. An exception comes
     out as the loop would raise it: the first failing task's in task order. Tasks not yet
-    started are then cancelled, and the exception is raised once the running ones have finished.
+    started are then cancelled, the running ones stop at their next :func:`raise_if_cancelled`,
+    and the exception is raised once they have.
     """
     workers = min(resolve_n_jobs(n_jobs), len(tasks))
     if workers <= 1:
         for task in tasks:
             yield fn(task)
         return
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="consolidation") as pool:
-        futures = deque(pool.submit(_serial, fn, task) for task in tasks)
+        futures = deque(pool.submit(_serial, fn, task, stop) for task in tasks)
         try:
             while futures:
                 yield futures.popleft().result()
-        except BaseException:  # including the caller closing the generator early
+        except BaseException:  # including Ctrl-C and the caller closing the generator early
+            stop.set()
             for future in futures:
                 future.cancel()
             raise

@@ -60,7 +60,7 @@ from ._annotations import Annotations
 from ._dirichlet import dirichlet_stats, kl_dirichlet, pooled_mean
 from ._errors import InvalidParameterError
 from ._kernels.em import column_sums, e_step, group_sums, m_step_counts
-from ._threads import check_n_jobs, map_ordered
+from ._threads import check_n_jobs, map_ordered, raise_if_cancelled
 from .dawid_skene import _check_number, _EMConsolidator
 from .worker_state import WorkerState
 
@@ -418,6 +418,7 @@ class BayesianDawidSkene(_EMConsolidator):
         marginals = group_sums(q, m, out=np.empty((ann.n_items, k)))  # class posteriors
         change = np.empty_like(marginals)  # buffers reused every iteration
         for _ in range(int(max_iter)):
+            raise_if_cancelled()  # another setting failed, or Ctrl-C: stop here
             if pooled is not None and elog_mu is not None:
                 # Empirical Bayes: refit the prior's mean to the workers' current confusion
                 # posteriors, the ones the last E-step used (one more coordinate-ascent step).

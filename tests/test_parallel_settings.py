@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,12 @@ import pytest
 
 from consolidation import InvalidParameterError
 from consolidation._kernels import _backend, em
-from consolidation._threads import available_cpus, map_ordered, resolve_n_jobs
+from consolidation._threads import (
+    available_cpus,
+    map_ordered,
+    raise_if_cancelled,
+    resolve_n_jobs,
+)
 from consolidation.bayesian_ds import BayesianDawidSkene, default_estimator
 from consolidation.simulate import classification
 
@@ -144,3 +150,42 @@ def test_map_ordered_keeps_task_order() -> None:
     for n_jobs in (None, 1, 3, -1, 20):
         assert list(map_ordered(lambda x: x * x, tasks, n_jobs)) == [x * x for x in tasks]
     assert list(map_ordered(lambda x: x, [], 4)) == []
+
+
+def _sibling(started: threading.Event, finished: threading.Event) -> int:
+    """A long task that checks for cancellation: at most 30 s if the check never fires."""
+    started.set()
+    for _ in range(30_000):
+        raise_if_cancelled()
+        time.sleep(0.001)
+    finished.set()
+    return 1
+
+
+def test_a_failure_stops_the_tasks_still_running() -> None:
+    started, finished = threading.Event(), threading.Event()
+
+    def task(i: int) -> int:
+        if i == 0:
+            assert started.wait(timeout=30)  # fail once the sibling runs
+            raise RuntimeError("boom")
+        return _sibling(started, finished)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        list(map_ordered(task, [0, 1], 2))
+    assert not finished.is_set()  # it stopped at a check instead of running to its end
+
+
+def test_an_interrupted_caller_stops_the_tasks_still_running() -> None:
+    """Ctrl-C (or any exception) in the consumer closes the generator: the same path."""
+    started, finished = threading.Event(), threading.Event()
+    gen = map_ordered(lambda i: i if i == 0 else _sibling(started, finished), [0, 1], 2)
+    assert next(gen) == 0
+    assert started.wait(timeout=30)
+    gen.close()
+    assert not finished.is_set()
+
+
+def test_the_cancellation_check_is_a_no_op_outside_the_pool() -> None:
+    raise_if_cancelled()  # the calling thread has no stop event
+    assert list(map_ordered(lambda i: raise_if_cancelled() or i, [1, 2, 3], 1)) == [1, 2, 3]
