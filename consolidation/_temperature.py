@@ -1,4 +1,4 @@
-"""Temperature scaling of posteriors (Guo et al. 2017), fitted on a few gold items.
+"""Temperature scaling of posteriors (Guo et al. 2017), fitted on gold items or on the answers.
 
 Crowd models assume workers err independently; real workers do not, so posteriors on real crowds
 are overconfident. One temperature ``T`` per data set, ``p_T ∝ p ** (1 / T)``, keeps every label
@@ -9,17 +9,22 @@ dominate the way they dominate the log-loss.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._errors import InvalidParameterError
 
-__all__ = ["fit_temperature_codes", "temper"]
+__all__ = ["fit_temperature_codes", "self_temperature", "temper"]
 
 F64 = NDArray[np.float64]
 
 #: Temperatures searched, as ``log T``: from sharpening 20x to flattening 100x.
 _LOG_T_BOUNDS = (float(np.log(0.05)), float(np.log(100.0)))
+#: Temperatures searched without gold: flattening up to 100x, never sharpening (on well-calibrated
+#: simulated crowds the answer-based estimate comes out a little below 1: 0.84-0.89).
+_LOG_T_SELF = (0.0, float(np.log(100.0)))
 
 
 def temper(posteriors: ArrayLike, temperature: float) -> F64:
@@ -85,4 +90,85 @@ def fit_temperature_codes(post: F64, codes: NDArray[np.intp]) -> float:
         method="bounded",
         options={"xatol": 1e-4},
     )
+    return float(np.exp(res.x))
+
+
+def self_temperature(estimator: Any) -> float:
+    """Fit a temperature without gold: the one whose posteriors best predict held-out answers.
+
+    Each answer in turn is held out; the item's posterior from its other answers, their evidence
+    raised to ``1 / T``, predicts it through its worker's confusion matrix (from which that
+    answer's own count is removed too). ``T`` maximises the likelihood of all answers so
+    predicted, searched over ``[1, 100]``. Apply it with ``temper(est.posteriors_, T)``: labels
+    do not change. It sees the overconfidence that the answers themselves reveal, not errors
+    every worker shares, so it corrects less than a temperature fitted on gold
+    (:func:`fit_temperature`). On the 22 real data sets it lowers the default estimator's mean
+    ECE from 0.113 to 0.094, where a fifth of the gold brings it to 0.043
+    (``python -m benchmarks.bench_accuracy``, columns ``ECE_default``, ``ECE_self``, ``ECE_T80``).
+
+    Parameters
+    ----------
+    estimator : BayesianDawidSkene
+        Fitted, e.g. by :func:`consolidation.default_estimator`: the answers, posteriors, class
+        priors, worker counts and confusion prior of its fit are used.
+
+    Returns
+    -------
+    float
+        The temperature, ``>= 1`` (1: the answers show no overconfidence).
+
+    Raises
+    ------
+    InvalidParameterError
+        For an estimator that is not a fitted :class:`~consolidation.BayesianDawidSkene`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from consolidation import Annotations, default_estimator
+    >>> from consolidation.simulate import classification
+    >>> a = classification(2000, 30, 3, 3, seed=1).annotations
+    >>> twins = Annotations.from_codes(  # every worker has a twin who copies them
+    ...     np.concatenate([a.items, a.items]),
+    ...     np.concatenate([a.workers, a.workers + a.n_workers]),
+    ...     np.concatenate([a.labels, a.labels]),
+    ... )
+    >>> T = self_temperature(default_estimator().fit(twins))
+    >>> bool(1.3 < T < 2.5)  # each answer is counted twice: posteriors too sure
+    True
+    """
+    from scipy.optimize import minimize_scalar  # lazy: keeps `import consolidation` light
+    from scipy.special import logsumexp
+
+    need = ("annotations_", "posteriors_", "priors_", "confusion_prior_", "worker_state_")
+    if not all(hasattr(estimator, name) for name in need):
+        raise InvalidParameterError(
+            "estimator",
+            type(estimator).__name__,
+            "a fitted BayesianDawidSkene (e.g. default_estimator().fit(...))",
+        )
+    ann = estimator.annotations_
+    state = estimator.worker_state_
+    counts = state.counts[state.lookup(ann.worker_ids)]  # (worker, true class, answer)
+    pseudo = counts + np.asarray(estimator.confusion_prior_)[None]
+    totals = pseudo.sum(axis=2)  # (worker, true class)
+    items, workers, labels = ann.items, ann.workers, ann.labels
+    own = np.log(pseudo[workers, :, labels] / totals[workers])  # (answer, true class)
+    evidence = np.zeros((ann.n_items, own.shape[1]))
+    np.add.at(evidence, items, own)
+    others = evidence[items] - own  # each answer's item, without that answer
+    # The answer's worker, without that answer's soft count (its posterior share of the cell).
+    share = np.asarray(estimator.posteriors_, dtype=np.float64)[items]
+    held = np.log(
+        np.maximum(pseudo[workers, :, labels] - share, 1e-300) / (totals[workers] - share)
+    )
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(np.asarray(estimator.priors_, dtype=np.float64))
+
+    def loss(log_t: float) -> float:
+        post = log_prior + others / np.exp(log_t)
+        post -= logsumexp(post, axis=1, keepdims=True)
+        return -float(logsumexp(post + held, axis=1).sum())
+
+    res = minimize_scalar(loss, bounds=_LOG_T_SELF, method="bounded", options={"xatol": 1e-4})
     return float(np.exp(res.x))

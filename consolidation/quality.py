@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._base import annotations_of, check_fitted
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
-from ._temperature import fit_temperature_codes, temper
+from ._temperature import fit_temperature_codes, self_temperature, temper
 
 __all__ = [
     "AnswerGain",
@@ -44,6 +44,7 @@ __all__ = [
     "next_answer_gain",
     "plot_confusions",
     "review_queue",
+    "self_temperature",
     "spammer_score",
     "temper",
     "tie_credit",

@@ -1,4 +1,4 @@
-"""Temperature scaling: ``quality.temper`` and ``quality.fit_temperature``."""
+"""Temperature scaling: ``quality.temper``, ``quality.fit_temperature``, ``self_temperature``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consolidation import InvalidParameterError, MajorityVote
-from consolidation.quality import calibration, fit_temperature, temper
+from consolidation import (
+    Annotations,
+    BayesianDawidSkene,
+    DawidSkene,
+    InvalidParameterError,
+    MajorityVote,
+    default_estimator,
+)
+from consolidation.quality import calibration, fit_temperature, self_temperature, temper
+from consolidation.simulate import classification
 
 
 def _crowd_posteriors(
@@ -100,3 +108,90 @@ def test_gold_class_that_no_worker_chose_counts_as_an_error() -> None:
     gold = np.array([0] * 5 + [2] * 5)  # class 2 is outside the posteriors' classes
     t = fit_temperature(post, gold)
     assert t > 1.0  # half the items are wrong whatever the temperature: flatten
+
+
+def _twins(ann: Annotations) -> Annotations:
+    """Every worker gets a twin who copies every answer: the same evidence counted twice."""
+    return Annotations.from_codes(
+        np.concatenate([ann.items, ann.items]),
+        np.concatenate([ann.workers, ann.workers + ann.n_workers]),
+        np.concatenate([ann.labels, ann.labels]),
+    )
+
+
+def _naive_self_loss(est: BayesianDawidSkene, t: float) -> float:
+    """Minus the held-out answer log-likelihood at temperature t, one answer at a time."""
+    ann, state = est.annotations_, est.worker_state_
+    counts = state.counts[state.lookup(ann.worker_ids)] + est.confusion_prior_[None]
+    post, prior = np.asarray(est.posteriors_), np.asarray(est.priors_)
+    by_item: dict[int, list[int]] = {}
+    for a, i in enumerate(ann.items):
+        by_item.setdefault(int(i), []).append(a)
+    total = 0.0
+    for a in range(ann.n_answers):
+        i, j, label = ann.items[a], ann.workers[a], ann.labels[a]
+        log_q = np.log(prior).copy()
+        for b in by_item[int(i)]:
+            if b != a:
+                c = counts[ann.workers[b]]
+                log_q += np.log(c[:, ann.labels[b]] / c.sum(axis=1)) / t
+        q = np.exp(log_q - log_q.max())
+        q /= q.sum()
+        c = counts[j]
+        left = (c[:, label] - post[i]) / (c.sum(axis=1) - post[i])  # without answer a's count
+        total -= np.log(float(q @ left))
+    return total
+
+
+def test_self_temperature_matches_a_naive_reference() -> None:
+    est = default_estimator().fit(_twins(classification(400, 6, 3, 3, seed=3).annotations))
+    t = self_temperature(est)
+    grid = np.exp(np.linspace(np.log(1.2), np.log(3.2), 41))
+    losses = [_naive_self_loss(est, g) for g in grid]
+    best = int(np.argmin(losses))
+    assert 0 < best < grid.size - 1  # an interior optimum, which the fast search must find
+    assert abs(np.log(t) - np.log(grid[best])) <= np.log(grid[1] / grid[0])  # one grid step
+    assert _naive_self_loss(est, t) <= min(losses) + 1e-6
+
+
+def test_self_temperature_flattens_double_counted_evidence() -> None:
+    sim = classification(3000, 40, 3, 3, seed=1)
+    est = default_estimator().fit(_twins(sim.annotations))
+    t = self_temperature(est)
+    tempered = temper(est.posteriors_, t)
+    assert 1.3 < t < 2.5
+    np.testing.assert_array_equal(tempered.argmax(axis=1), est.label_codes_)
+    assert calibration(tempered, sim.truth).ece < calibration(est.posteriors_, sim.truth).ece - 0.02
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_self_temperature_leaves_calibrated_posteriors_alone(seed: int) -> None:
+    sim = classification(2000, 40, 3, 5, seed=seed)  # independent workers: the model is right
+    est = default_estimator().fit(sim.annotations)
+    t = self_temperature(est)
+    assert t == pytest.approx(1.0, abs=0.01)  # never sharpens; measured 0.84-0.89 unbounded
+    assert calibration(temper(est.posteriors_, t), sim.truth).ece <= 0.03
+
+
+def test_self_temperature_after_a_warm_start_and_on_a_one_class_crowd() -> None:
+    first = classification(400, 15, 3, 4, seed=5).annotations
+    est = BayesianDawidSkene(backend="numpy").fit(first)
+    later = BayesianDawidSkene(backend="numpy").fit(first, warm_start=est.worker_state_)
+    assert 1.0 <= self_temperature(later) <= 100.0
+    rows = [("a", "w1", "x"), ("a", "w2", "x"), ("b", "w1", "x")]  # "y" is never answered
+    same = BayesianDawidSkene().fit(Annotations.from_records(rows, classes=["x", "y"]))
+    assert 1.0 <= self_temperature(same) <= 100.0
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        MajorityVote(seed=0).fit([("a", "w", 0), ("a", "v", 1)]),
+        DawidSkene().fit([("a", "w", 0), ("a", "v", 1)]),
+        BayesianDawidSkene(),  # not fitted
+        "an estimator",
+    ],
+)
+def test_self_temperature_needs_a_fitted_bayesian_ds(est: object) -> None:
+    with pytest.raises(InvalidParameterError, match="BayesianDawidSkene"):
+        self_temperature(est)
