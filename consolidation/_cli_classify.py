@@ -211,10 +211,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
     """Consolidate single-label answers; write CSV or an output manifest."""
     check_manifest_args(args)
     check_cap(args.max_confidence)
+    if args.self_calibrate and args.method != "default":
+        raise UsageError("--self-calibrate needs --method default")
     acc = accounting(args)
     est, ann, text, note = fit_classification(args, acc, args.method, state_path=args.state)
     if args.calibrate:
         note += calibrate(est, args.calibrate, args.input)
+    elif args.self_calibrate:
+        note += _temper(est, quality.self_temperature(est), "fitted on the answers, no gold")
     if args.max_confidence is not None:
         est.confidence_ = np.minimum(est.confidence_, args.max_confidence)
     extra = ""
@@ -391,9 +395,14 @@ def calibrate(est: Any, gold_path: str, source: str) -> str:
     if not rows.size:
         raise InputError(f"{gold_path}: no gold label matches an item and class of {source}")
     t = quality.fit_temperature(np.asarray(est.posteriors_)[rows], truth)
+    return _temper(est, t, f"fitted on {rows.size} gold items")
+
+
+def _temper(est: Any, t: float, how: str) -> str:
+    """Temper ``est``'s posteriors and confidences with ``t``; return the accounting note."""
     est.posteriors_ = quality.temper(est.posteriors_, t)
     est.confidence_ = est.posteriors_.max(axis=1)
-    return f", confidences tempered (T={t:.2f}, fitted on {rows.size} gold items)"
+    return f", confidences tempered (T={t:.2f}, {how})"
 
 
 DEFAULT_METHODS = "mv,ds,mds,default"

@@ -156,11 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="worker-state JSON: read before fitting when it exists (warm start), written after",
     )
-    p.add_argument(
+    temper = p.add_mutually_exclusive_group()
+    temper.add_argument(
         "--calibrate",
         metavar="GOLD.csv",
         help="gold labels (item,label) of some items: temper every confidence with the "
         "temperature that calibrates them (labels do not change)",
+    )
+    temper.add_argument(
+        "--self-calibrate",
+        action="store_true",
+        help="no gold: temper every confidence with the temperature that best predicts each "
+        "answer from the item's other answers (method default; labels do not change)",
     )
     p.add_argument(
         "--class-mix",

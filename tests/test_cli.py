@@ -266,6 +266,40 @@ def test_classify_calibrate_tempers_confidences_on_gold(
     assert "none.csv: no gold label matches" in capsys.readouterr().err
 
 
+def test_classify_self_calibrate_tempers_confidences_without_gold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from consolidation import Annotations, default_estimator
+    from consolidation.quality import self_temperature, temper
+    from consolidation.simulate import classification
+
+    a = classification(600, 20, 3, 3, seed=2).annotations
+    lines = ["item,worker,label"]
+    for i, w, label in zip(a.items.tolist(), a.workers.tolist(), a.labels.tolist(), strict=True):
+        lines += [f"i{i},w{w},c{label}", f"i{i},twin{w},c{label}"]  # every answer given twice
+    answers = _write(tmp_path / "answers.csv", "\n".join(lines) + "\n")
+    assert main(["classify", answers]) == 0
+    raw = _csv(capsys.readouterr().out)
+    assert main(["classify", answers, "--self-calibrate"]) == 0
+    out, err = capsys.readouterr()
+    assert "fitted on the answers, no gold" in err
+    tempered = _csv(out)
+    assert [r["label"] for r in tempered] == [r["label"] for r in raw]  # labels never change
+    est = default_estimator().fit(Annotations.from_csv(answers))
+    t = self_temperature(est)
+    assert t > 1.2
+    assert f"(T={t:.2f}," in err
+    want = dict(zip(est.item_ids_, temper(est.posteriors_, t).max(axis=1), strict=True))
+    for row in tempered:
+        assert float(row["confidence"]) == pytest.approx(want[row["item"]], abs=5e-5)
+    # Other methods have no evidence bound to temper: a usage error, before any fitting.
+    assert main(["classify", answers, "--self-calibrate", "-m", "mds"]) == 2
+    assert "--self-calibrate needs --method default" in capsys.readouterr().err
+    # One temperature or the other.
+    assert main(["classify", answers, "--self-calibrate", "--calibrate", answers]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_missing_file_is_a_usage_error_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
