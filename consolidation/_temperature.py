@@ -152,16 +152,16 @@ def self_temperature(estimator: Any) -> float:
     counts = state.counts[state.lookup(ann.worker_ids)]  # (worker, true class, answer)
     pseudo = counts + np.asarray(estimator.confusion_prior_)[None]
     totals = pseudo.sum(axis=2)  # (worker, true class)
-    items, workers, labels = ann.items, ann.workers, ann.labels
-    own = np.log(pseudo[workers, :, labels] / totals[workers])  # (answer, true class)
+    items, workers = ann.items, ann.workers
+    cell = pseudo[workers, :, ann.labels]  # each answer's count cell, (answer, true class)
+    row = totals[workers]
+    own = np.log(cell / row)
     evidence = np.zeros((ann.n_items, own.shape[1]))
     np.add.at(evidence, items, own)
     others = evidence[items] - own  # each answer's item, without that answer
     # The answer's worker, without that answer's soft count (its posterior share of the cell).
     share = np.asarray(estimator.posteriors_, dtype=np.float64)[items]
-    held = np.log(
-        np.maximum(pseudo[workers, :, labels] - share, 1e-300) / (totals[workers] - share)
-    )
+    held = np.log(np.maximum(cell - share, 1e-300) / (row - share))
     with np.errstate(divide="ignore"):
         log_prior = np.log(np.asarray(estimator.priors_, dtype=np.float64))
 
