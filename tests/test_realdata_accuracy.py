@@ -35,7 +35,7 @@ PINNED = {
     "zencrowd_all": (0.8297, 0.7926, 0.8510, 0.8686),
     "zencrowd_in": (0.7397, 0.7598, 0.7902, 0.7770),
     "zencrowd_us": (0.8620, 0.8235, 0.8941, 0.9142),
-    "zheng_d_possent": (0.9335, 0.9600, 0.9530, 0.9620),
+    "zheng_d_possent": (0.9335, 0.9600, 0.9530, 0.9610),
     "zheng_d_product": (0.8966, 0.9396, 0.9041, 0.9322),
     "zheng_s_adult": (0.7583, 0.7387, 0.7087, 0.7628),
     "zheng_s_rel": (0.5422, 0.6110, 0.1935, 0.5944),
@@ -102,3 +102,15 @@ def test_a_class_mix_estimated_from_a_fifth_of_the_gold_lifts_the_default() -> N
     print(f"held-out mean: default {np.mean(plain):.4f}, with the class mix {np.mean(mixed):.4f}")
     assert np.mean(mixed) >= 0.850
     assert np.mean(mixed) >= np.mean(plain) + 0.002
+
+
+def test_ebcc_does_not_stop_on_a_plateau_whatever_the_seed() -> None:
+    """Convergence is judged on the subtype states too. Judged on the class posteriors alone, an
+    EBCC restart could stop on a plateau (ELBO -5389 instead of -5365 on zencrowd_us) and lose
+    the evidence race to the pooled IBCC: seed 1 then gave 0.827 instead of 0.914."""
+    ann, gold = load("zencrowd_us")
+    for seed in range(6):
+        est = default_estimator().set_params(seed=seed).fit(ann)
+        assert est.selected_params_["n_subtypes"] == 3, seed
+        assert est.elbo_ == pytest.approx(-5365.3, abs=0.5), seed
+        assert accuracy(est, gold) >= 0.91, seed
