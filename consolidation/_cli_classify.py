@@ -69,11 +69,14 @@ def report(args: argparse.Namespace, acc: Accounting, text: str) -> None:
         print(f"{PROG} {args.command}: {text}, rejected {acc.rejected}{note}", file=sys.stderr)
 
 
-def estimator(method: str) -> Any:
-    """Return a fresh estimator for a ``--method`` name (a clear message when unavailable)."""
+def estimator(method: str, jobs: int | None = None) -> Any:
+    """Return a fresh estimator for a ``--method`` name (a clear message when unavailable).
+
+    ``jobs``: ``--jobs``, the threads that fit the default method's settings (None: all CPUs).
+    """
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    return make_estimator(method)
+    return make_estimator(method, n_jobs=jobs)
 
 
 def accepts_warm_start(est: Any) -> bool:
@@ -114,7 +117,7 @@ def fit_classification(
 ) -> tuple[Any, Annotations, bool, str]:
     """Read the answers and fit ``method`` (warm-started from ``state_path`` when it exists)."""
     source = open_source(args.input, "classification", acc)
-    est = estimator(method)
+    est = estimator(method, args.jobs)
     classes = load_classes(args.classes)
     state = None
     if state_path:
@@ -420,7 +423,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ann, _ = read_classification(args, acc, load_classes(args.classes), source)
     rows = []
     for m in methods:
-        est = estimator(m).fit(ann)
+        est = estimator(m, args.jobs).fit(ann)
         hits, n = score(est, gold)
         if n == 0:
             raise InputError(f"{args.gold}: no gold label matches an item of {args.input}")

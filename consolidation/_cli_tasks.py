@@ -60,7 +60,7 @@ def cmd_multilabel(args: argparse.Namespace) -> int:
     answers, source = _read(args, "multilabel", acc)
     ann = MultiLabelAnnotations.from_records(answers, load_classes(args.classes))
     model = MultiLabelConsolidator(
-        base=estimator(args.method), output=args.output_rule, threshold=args.threshold
+        base=estimator(args.method, args.jobs), output=args.output_rule, threshold=args.threshold
     )
     model.fit(ann)
     extra = ""

@@ -18,11 +18,15 @@ METHODS: dict[str, str] = {
 }
 
 
-def make_estimator(name: str, *, seed: int | None = 0, backend: str = "auto") -> Any:
+def make_estimator(
+    name: str, *, seed: int | None = 0, backend: str = "auto", n_jobs: int | None = None
+) -> Any:
     """Return a fresh, unfitted estimator for a method name of :data:`METHODS`.
 
     ``seed`` and ``backend`` apply to every method that has them (``mv`` has no backend);
-    ``seed=None`` keeps the default estimator's own seed (0).
+    ``seed=None`` keeps the default estimator's own seed (0). ``n_jobs`` is the number of
+    threads that fit the default's settings (None keeps its own, every CPU: see
+    :class:`~consolidation.BayesianDawidSkene`); the other methods fit one model and ignore it.
 
     Examples
     --------
@@ -30,6 +34,8 @@ def make_estimator(name: str, *, seed: int | None = 0, backend: str = "auto") ->
     ModifiedDawidSkene(max_confidence=0.95, seed=0)
     >>> make_estimator("default", seed=3, backend="numpy").get_params()["seed"]
     3
+    >>> make_estimator("default", n_jobs=1).get_params()["n_jobs"]
+    1
     """
     from . import dawid_skene, majority_vote
 
@@ -37,6 +43,8 @@ def make_estimator(name: str, *, seed: int | None = 0, backend: str = "auto") ->
         from . import default_estimator
 
         est = default_estimator().set_params(backend=backend)
+        if n_jobs is not None:
+            est.set_params(n_jobs=n_jobs)
         return est if seed is None else est.set_params(seed=seed)
     if name == "mds":
         return dawid_skene.ModifiedDawidSkene(seed=seed, backend=backend)

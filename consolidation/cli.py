@@ -66,6 +66,30 @@ def _method_option(p: argparse.ArgumentParser, default: str = "default") -> None
         default=default,
         help="; ".join(f"{k}: {v}" for k, v in METHODS.items()) + f" (default {default})",
     )
+    _jobs_option(p)
+
+
+def _jobs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="threads that fit the default method's settings: -1 (the default) uses every CPU "
+        "this process may run on, 1 fits them one after the other with less memory; the "
+        "results are the same (other methods fit one model and ignore it)",
+    )
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(f"expected -1 or an integer >= 1, got {value}")
+    return value
 
 
 def _manifest_options(p: argparse.ArgumentParser) -> None:
@@ -285,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--methods",
         help="comma-separated methods (default mv,ds,mds,default)",
     )
+    _jobs_option(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(

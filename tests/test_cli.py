@@ -169,6 +169,8 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         ["classify", "x.csv", "--bogus"],
         ["classify", "x.csv", "--method", "nope"],
         ["boxes", "x.json", "--min-votes", "0"],
+        ["classify", "x.csv", "--jobs", "0"],
+        ["evaluate", "x.csv", "--gold", "g.csv", "-j", "two"],
         ["frobnicate"],
         [],
     ],
@@ -223,6 +225,38 @@ def test_classify_says_which_setting_the_default_chose(
     assert "warm start (3 of 3 workers known)" in err
     assert main(["classify", answers, "-m", "mds"]) == 0
     assert "method mds, written" in capsys.readouterr().err
+
+
+def test_jobs_reaches_the_default_and_leaves_the_results_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import consolidation._cli_classify as cli_classify
+
+    made: list[tuple[str, Any]] = []
+    real = cli_classify.make_estimator
+
+    def spy(name: str, **kwargs: Any) -> Any:
+        est = real(name, **kwargs)
+        made.append((name, est.get_params().get("n_jobs", "none")))
+        return est
+
+    monkeypatch.setattr(cli_classify, "make_estimator", spy)
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    outputs = []
+    for jobs in ([], ["--jobs", "1"], ["-j", "2"], ["-j", "-1"]):
+        assert main(["classify", answers, "-q", *jobs]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[1:] == outputs[:1] * 3  # same labels and confidences, bit for bit
+    assert made == [("default", -1), ("default", 1), ("default", 2), ("default", -1)]
+    made.clear()
+    gold = _write(tmp_path / "gold.csv", "item,label\ni1,cat\ni2,cat\ni3,dog\n")
+    assert main(["evaluate", answers, "--gold", gold, "--methods", "mds,default", "-j", "1"]) == 0
+    assert made == [("mds", "none"), ("default", 1)]  # methods without settings ignore it
+    made.clear()
+    assert main(["workers", answers, "-j", "1", "-q"]) == 0
+    multi = _write(tmp_path / "m.jsonl", "".join(json.dumps(r) + "\n" for r in MULTI))
+    assert main(["multilabel", multi, "-j", "1", "-q"]) == 0
+    assert made == [("default", 1), ("default", 1)]
 
 
 def test_classify_calibrate_tempers_confidences_on_gold(
