@@ -145,6 +145,11 @@ class Kernel:
     helpers : tuple of callables, default ()
         Plain-Python functions the loop calls; they are compiled with the same policy and bound,
         under their names, in the compiled loop's globals.
+    inline_helpers : bool, default False
+        Inline the helpers into the loop (numba's ``inline="always"``) instead of calling them.
+        For small arithmetic helpers called per element: LLVM does not inline a numba function
+        it finds too large, and a call per element then costs more than the arithmetic.
+        Results are unchanged (no fast-math either way).
 
     Notes
     -----
@@ -160,11 +165,13 @@ class Kernel:
         *,
         parallel: bool = False,
         helpers: tuple[Callable[..., Any], ...] = (),
+        inline_helpers: bool = False,
     ) -> None:
         self.loop = loop
         self.twin = twin
         self.parallel = parallel
         self.helpers = helpers
+        self.inline_helpers = inline_helpers
         self.__name__ = loop.__name__
         self._compiled: dict[bool, Callable[..., Any]] = {}
 
@@ -200,16 +207,21 @@ class Kernel:
             # A distinct qualname keeps the serial and parallel builds apart in numba's cache.
             suffix = "" if parallel == self.parallel else "__serial"
 
-            def rebind(fn: Callable[..., Any], parallel: bool, suffix: str = "") -> Any:
+            def rebind(
+                fn: Callable[..., Any], parallel: bool, suffix: str = "", inline: bool = False
+            ) -> Any:
                 copy = types.FunctionType(
                     fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__
                 )
                 copy.__module__ = fn.__module__
                 copy.__qualname__ = fn.__qualname__ + suffix
-                return numba.njit(parallel=parallel, **JIT_OPTIONS)(copy)
+                options: dict[str, Any] = {"parallel": parallel, **JIT_OPTIONS}
+                if inline:
+                    options["inline"] = "always"
+                return numba.njit(**options)(copy)
 
             for helper in self.helpers:
-                namespace[helper.__name__] = rebind(helper, False)
+                namespace[helper.__name__] = rebind(helper, False, inline=self.inline_helpers)
             fn = self._compiled[parallel] = rebind(self.loop, parallel, suffix)
         return fn
 
