@@ -405,6 +405,7 @@ class BayesianDawidSkene(_EMConsolidator):
         by_answer = by_item[:3]
         counts = np.empty((w, k, s))  # soft counts, (worker, label, state) as the kernels want
         mu = np.empty((w, k, s))
+        elog_buf = np.empty((w, k, s))  # E[log pi] of the confusion rows, rewritten every iteration
         scratch = np.empty((w, k, s))
         lls: list[float] = []
         converged = False
@@ -412,7 +413,9 @@ class BayesianDawidSkene(_EMConsolidator):
         beta, stored, pooled = start_prior
         beta = beta.copy()
         prior = beta[None] + stored
-        log_beta_prior = dirichlet_stats(prior, 1)[1]  # constant part of KL(mu || prior)
+        # Every Dirichlet of the fit runs on its backend (digamma and gammaln: the numba kernel or
+        # scipy); the confusion ones reuse the (w, K, S) buffers.
+        log_beta_prior = dirichlet_stats(prior, 1, backend, work=scratch)[1]  # KL(mu || prior)
         shared = not stored.any()  # no warm start: every worker's prior is beta
         elog_mu: F64 | None = None
         log_mix: F64 = np.log(mix / mix.sum()) if mix is not None else np.empty(0)
@@ -427,29 +430,30 @@ class BayesianDawidSkene(_EMConsolidator):
                 # posteriors, the ones the last E-step used (one more coordinate-ascent step).
                 beta = pooled_mean(beta, elog_mu.mean(axis=0), pooled)
                 np.add(beta[None], stored, out=prior)
-                log_beta_prior = (
-                    w * dirichlet_stats(beta, 0)[1] if shared else dirichlet_stats(prior, 1)[1]
-                )
+                if shared:
+                    log_beta_prior = w * dirichlet_stats(beta, 0, backend)[1]
+                else:  # mu is refilled below: until then a free buffer for E[log p]
+                    log_beta_prior = dirichlet_stats(prior, 1, backend, out=mu, work=scratch)[1]
             m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
             class_sub = column_sums(q).reshape(k, m)
             eta = eta0 + class_sub
-            elog_eta, _ = dirichlet_stats(eta, 1)
+            elog_eta, _ = dirichlet_stats(eta, 1, backend)
             if mix is None:
                 nu = alpha + class_sub.sum(axis=1)
-                elog_nu, _ = dirichlet_stats(nu, 0)
-                kl_nu = kl_dirichlet(nu, alpha, 0)
+                elog_nu, _ = dirichlet_stats(nu, 0, backend)
+                kl_nu = kl_dirichlet(nu, alpha, 0, backend)
             else:  # a known class mix: log pi is fixed and pi has no KL term
                 elog_nu, kl_nu = log_mix, 0.0
             log_prior = elog_eta + elog_nu[:, None]
-            elog_mu, log_beta_mu = dirichlet_stats(mu, 1)
+            elog_mu, log_beta_mu = dirichlet_stats(mu, 1, backend, out=elog_buf, work=scratch)
             log_z = float(e_step(backend, *by_item, elog_mu, log_prior.reshape(s), q))
             kl_mu = (
                 log_beta_prior
                 - log_beta_mu
                 + float(np.multiply(counts, elog_mu, out=scratch).sum())
             )
-            elbo = log_z - kl_mu - kl_dirichlet(eta, eta0, 1) - kl_nu
+            elbo = log_z - kl_mu - kl_dirichlet(eta, eta0, 1, backend) - kl_nu
             lls.append(elbo)
             np.subtract(last, q, out=last)
             moved = float(np.max(np.abs(last, out=last), initial=0.0))
