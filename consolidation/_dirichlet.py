@@ -33,7 +33,7 @@ def dirichlet_stats(
     Parameters
     ----------
     a : ndarray of float64
-        Positive pseudo-counts, C-contiguous; each simplex runs along ``axis``.
+        Positive pseudo-counts; each simplex runs along ``axis``.
     axis : int
         The simplex axis.
     backend : {"numba", "numpy"}, default "numpy"
@@ -41,9 +41,9 @@ def dirichlet_stats(
         :mod:`._kernels.digamma`, or :mod:`scipy.special`. They agree to a few ulps (1e-14
         relative), not bit for bit; the sums and the subtraction are the same numpy code.
     out, work : ndarray of float64, optional
-        Preallocated C-contiguous arrays of the shape of ``a``: ``out`` receives ``E[log p]``,
-        ``work`` is overwritten (``gammaln(a)``). For large arrays in loops: a fresh array costs
-        a page fault per 4 KiB on its first write.
+        Preallocated C-contiguous arrays of the shape of ``a`` (not checked): ``out`` receives
+        ``E[log p]``, ``work`` is overwritten (``gammaln(a)``). For large arrays in loops: a
+        fresh array costs a page fault per 4 KiB on its first write.
 
     Returns
     -------
@@ -58,7 +58,8 @@ def dirichlet_stats(
     >>> elog.round(4).tolist(), round(log_beta, 4)
     ([[-1.0, -1.0], [-1.0833, -0.5833]], -2.4849)
     """
-    total = a.sum(axis=axis, keepdims=True)
+    a = np.ascontiguousarray(a, dtype=np.float64)  # the kernel reads and writes flat views
+    total = np.ascontiguousarray(a.sum(axis=axis, keepdims=True))
     psi_total = np.empty_like(total)
     lgamma_total = np.empty_like(total)
     elog = np.empty_like(a) if out is None else out

@@ -142,3 +142,13 @@ def test_kl_dirichlet_is_zero_on_itself_and_positive_elsewhere(backend: Backend)
     b = rng.gamma(2.0, 1.0, size=(8, 5)) + 0.05
     assert kl_dirichlet(a, a, 1, backend) == pytest.approx(0.0, abs=1e-12)
     assert kl_dirichlet(a, b, 1, backend) > 0
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=needs_numba)])
+def test_dirichlet_stats_of_a_non_contiguous_array(backend: Backend) -> None:
+    a = _random_pseudo_counts((6, 4, 5), seed=5, scale="typical")
+    view = a.transpose(2, 1, 0)  # F-ordered: copied to C order, not written through a copy
+    elog, log_beta = dirichlet_stats(view, 1, backend)
+    expected, expected_beta = dirichlet_stats(np.ascontiguousarray(view), 1, backend)
+    np.testing.assert_array_equal(elog, expected)
+    assert log_beta == expected_beta
