@@ -159,8 +159,8 @@ def run(names: list[str], *, crowdkit: bool) -> list[dict[str, Any]]:
     return rows
 
 
-COLUMNS = ("MV", "DS", "MDS", "default", "ECE_default", "ECE_self", "ECE_80", "ECE_T80")
-COLUMNS += ("ck_MV", "ck_DS", "ck_OneCoin")
+COLUMNS: tuple[str, ...] = ("MV", "DS", "MDS", "default", "ECE_default", "ECE_self", "ECE_80")
+COLUMNS += ("ECE_T80", "ck_MV", "ck_DS", "ck_OneCoin")
 
 
 def _line(row: dict[str, Any]) -> str:
