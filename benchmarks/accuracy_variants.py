@@ -86,20 +86,11 @@ def available_sets() -> list[str]:
 
 def run(
     variants: list[str], sets: list[str], seeds: list[int] | None = None
-) -> dict[str, dict[str, float]]:
-    """Return accuracy[variant][set]; prints one line per set as it goes.
-
-    With ``seeds``, the accuracy is the mean over the seeds (see :func:`run_seeds`).
-    """
-    return run_seeds(variants, sets, seeds)[0]
-
-
-def run_seeds(
-    variants: list[str], sets: list[str], seeds: list[int] | None = None
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[int, dict[str, float]]]]:
-    """Return the accuracy per variant and set (mean over ``seeds``), and per seed.
+    """Return accuracy[variant][set] (the mean over ``seeds``) and [variant][seed][set].
 
-    A variant without a ``seed`` parameter is fitted once and counts for every seed.
+    Prints one line per set as it goes. A variant without a ``seed`` parameter is fitted once
+    and counts for every seed; without ``seeds``, every variant is fitted once, as it is.
     """
     seeds = seeds or []
     scores: dict[str, dict[str, float]] = {v: {} for v in variants}
@@ -188,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no data sets at {DATASETS}; nothing to do", file=sys.stderr)
         return 0
     start = time.perf_counter()
-    scores, by_seed = run_seeds(variants, sets, seeds)
+    scores, by_seed = run(variants, sets, seeds)
     table = summary(scores)
     for label, key, fmt in (("mean", "mean", ">11.4f"), ("worst vs MV", "worst_vs_MV", ">+11.4f")):
         print(f"{label:<29} " + " ".join(f"{table[v][key]:{fmt}}" for v in variants))
