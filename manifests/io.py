@@ -87,11 +87,28 @@ _NINETEEN_DIGITS = b"0" * 19
 def _long_number(text: str) -> bool:
     """Return whether ``text`` holds a run of 19 or more ASCII digits (10x faster than a regex).
 
-    The reader inlines this test (a function call costs a tenth of a line's parse).
+    The reader inlines this test (a function call costs a tenth of a line's parse). On a file it
+    opened, it runs the test once per block of lines (:data:`_BLOCK` characters): a run within
+    the block is a run within one of its lines, since lines end in a line break.
     """
     return (
         text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO).find(_NINETEEN_DIGITS) >= 0
     )
+
+
+#: Size hint of the blocks of lines read at once from a file the reader opened itself. Not
+#: used for standard input or a caller's file object or iterable, where a line is handed on as
+#: soon as it arrives.
+_BLOCK = 1 << 16
+
+
+def _blocks(text: io.TextIOWrapper) -> Iterator[list[str]]:
+    """Yield the lines of ``text`` in lists of about :data:`_BLOCK` characters."""
+    while True:
+        block = text.readlines(_BLOCK)
+        if not block:
+            return
+        yield block
 
 
 _new_record = dict.__new__
@@ -132,6 +149,7 @@ class Reader:
         self._detach: io.TextIOWrapper | None = None  # wrapper over stdin: detached, not closed
         self._size: int | None = None
         self._stream: IO[bytes] | None = None
+        self._file_blocks: Iterator[list[str]] | None = None
         lines: Iterable[str] | Iterable[bytes]
         if isinstance(source, (str, os.PathLike)):
             path = os.fspath(source)
@@ -154,6 +172,7 @@ class Reader:
                 text = self._text(binary)
                 self._owned.append(text)
                 lines = text
+                self._file_blocks = _blocks(text)
                 self.name = name or path
         elif isinstance(source, (bytes, bytearray)):
             raise TypeError("read() takes a path, a file object or an iterable of lines, not bytes")
@@ -220,86 +239,104 @@ class Reader:
         digits_as_zero = _DIGITS_AS_ZERO
         nineteen = _NINETEEN_DIGITS
         lineno = 0
+        blocks: Iterable[Iterable[str] | Iterable[bytes]]
+        if self._file_blocks is not None:
+            blocks = self._file_blocks
+        else:
+            blocks = ((item,) for item in self._lines)  # type: ignore[misc]
         try:
-            for item in self._lines:
-                lineno += 1
-                if type(item) is str:
-                    text = item
-                elif type(item) is bytes:
-                    text = item.decode("utf-8", "surrogateescape")
-                else:
-                    raise TypeError(f"lines must be str or bytes, got {type(item).__name__}")
-                if lineno == 1 and text.startswith("\ufeff"):
-                    text = text[1:]
-                text = text.strip(ws)
-                if not text:
-                    acc.blank += 1
-                    continue
-                acc.read += 1
-                if not text.isascii():
-                    try:
-                        text.encode("utf-8")
-                    except UnicodeEncodeError as exc:
-                        shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+            for block in blocks:
+                # No run of 19 digits in the whole block: no line of it needs the test below.
+                short = (
+                    fast is not None
+                    and type(block) is list
+                    and "".join(block)
+                    .encode("utf-8", "surrogatepass")
+                    .translate(digits_as_zero)
+                    .find(nineteen)
+                    < 0
+                )
+                for item in block:
+                    lineno += 1
+                    if type(item) is str:
+                        text = item
+                    elif type(item) is bytes:
+                        text = item.decode("utf-8", "surrogateescape")
+                    else:
+                        raise TypeError(f"lines must be str or bytes, got {type(item).__name__}")
+                    if lineno == 1 and text.startswith("\ufeff"):
+                        text = text[1:]
+                    text = text.strip(ws)
+                    if not text:
+                        acc.blank += 1
+                        continue
+                    acc.read += 1
+                    if not text.isascii():
+                        try:
+                            text.encode("utf-8")
+                        except UnicodeEncodeError as exc:
+                            shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+                            acc.reject(
+                                name, lineno, "<line>", _not_utf8(text, exc), line=shown, cause=exc
+                            )
+                            continue
+                    if len(text) > max_len:
                         acc.reject(
-                            name, lineno, "<line>", _not_utf8(text, exc), line=shown, cause=exc
+                            name,
+                            lineno,
+                            "<line>",
+                            f"line has {len(text)} characters, more than the {max_len} allowed",
+                            line=text,
                         )
                         continue
-                if len(text) > max_len:
-                    acc.reject(
-                        name,
-                        lineno,
-                        "<line>",
-                        f"line has {len(text)} characters, more than the {max_len} allowed",
-                        line=text,
-                    )
-                    continue
-                # _long_number(text), inlined; text is valid UTF-8 here (checked above)
-                if fast is not None and text.encode().translate(digits_as_zero).find(nineteen) < 0:
+                    # _long_number(text), inlined; text is valid UTF-8 here (checked above)
+                    if fast is not None and (
+                        short or text.encode().translate(digits_as_zero).find(nineteen) < 0
+                    ):
+                        try:
+                            obj = fast(text)
+                        except _FastError:
+                            pass  # the json module decides, and explains
+                        else:
+                            if type(obj) is dict:
+                                rec = _new_record(Record)
+                                _dict_update(rec, obj)
+                                rec._raw = text
+                                rec.source = name
+                                rec.lineno = lineno
+                                yield rec
+                                continue
                     try:
-                        obj = fast(text)
-                    except _FastError:
-                        pass  # the json module decides, and explains
-                    else:
-                        if type(obj) is dict:
-                            rec = _new_record(Record)
-                            _dict_update(rec, obj)
-                            rec._raw = text
-                            rec.source = name
-                            rec.lineno = lineno
-                            yield rec
-                            continue
-                try:
-                    obj, end = scan(text, 0)
-                    if end != len(text):
-                        raise ValueError("extra data after the JSON value")
-                except (StopIteration, ValueError, RecursionError) as exc:
-                    error: BaseException = exc
-                    try:
-                        _decoder.decode(text)
-                    except (ValueError, RecursionError) as exc2:
-                        error = exc2
-                    acc.reject(
-                        name,
-                        lineno,
-                        "<line>",
-                        _describe_json_error(text, error),
-                        line=text,
-                        cause=error,
-                    )
-                    continue
-                if type(obj) is not dict:
-                    kind = "null" if obj is None else type(obj).__name__
-                    acc.reject(
-                        name, lineno, "<line>", f"expected a JSON object, got {kind}", line=text
-                    )
-                    continue
-                rec = _new_record(Record)
-                _dict_update(rec, obj)
-                rec._raw = text
-                rec.source = name
-                rec.lineno = lineno
-                yield rec
+                        obj, end = scan(text, 0)
+                        if end != len(text):
+                            raise ValueError("extra data after the JSON value")
+                    except (StopIteration, ValueError, RecursionError) as exc:
+                        error: BaseException = exc
+                        try:
+                            _decoder.decode(text)
+                        except (ValueError, RecursionError) as exc2:
+                            error = exc2
+                        acc.reject(
+                            name,
+                            lineno,
+                            "<line>",
+                            _describe_json_error(text, error),
+                            line=text,
+                            cause=error,
+                        )
+                        continue
+                    if type(obj) is not dict:
+                        kind = "null" if obj is None else type(obj).__name__
+                        acc.reject(
+                            name, lineno, "<line>", f"expected a JSON object, got {kind}", line=text
+                        )
+                        continue
+                    rec = _new_record(Record)
+                    _dict_update(rec, obj)
+                    rec._raw = text
+                    rec.source = name
+                    rec.lineno = lineno
+                    yield rec
         finally:
             self._release()
 

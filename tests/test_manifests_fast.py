@@ -7,6 +7,8 @@ import contextlib
 import enum
 import io
 import math
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -211,11 +213,11 @@ def test_rewritten_lines_are_byte_identical_without_orjson() -> None:
     assert "2.5e-05" in fast[0]
 
 
-def _read_all(lines: list[str | bytes]) -> tuple[list[tuple[Any, ...]], list[str]]:
+def _read_all(source: Any) -> tuple[list[tuple[Any, ...]], list[str]]:
     acc = Accounting(on_error="collect")
     records = [
         (r.lineno, r.raw, list(r), repr(dict(r)), _types(dict(r)))
-        for r in read(lines, accounting=acc)
+        for r in read(source, accounting=acc)
     ]
     return records, [str(r) for r in acc.rejections]
 
@@ -278,3 +280,32 @@ def test_reading_accepts_rejects_and_explains_the_same_without_orjson(
     with _without_orjson():
         slow = _read_all(lines)
     assert fast == slow
+
+
+@given(
+    st.lists(json_lines(), max_size=8),
+    st.sampled_from([1, 40, 200, 1 << 16]),
+)
+@example(['{"a": 1}', '{"n": 12345678901234567890123}', '{"b": 2.5}'], 1 << 16)
+@example(['{"a": 1234567890}', '{"b": 123456789012345678}'], 1 << 16)  # 19 digits across lines
+def test_a_file_read_by_blocks_reads_as_line_by_line(lines: list[str | bytes], block: int) -> None:
+    # A path is read in blocks of lines, with one long-number test per block; a caller's file
+    # object is read line by line. Both must give the same records, numbers and rejections.
+    data = b"\n".join(
+        line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass") for line in lines
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.jsonl")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        saved = mio._BLOCK
+        mio._BLOCK = block
+        try:
+            by_blocks = _read_all(path)
+            with _without_orjson():
+                slow = _read_all(path)
+        finally:
+            mio._BLOCK = saved
+        with open(path, "rb") as fh:
+            by_lines = _read_all(fh)
+    assert by_blocks == by_lines == slow
