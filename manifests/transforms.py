@@ -201,12 +201,6 @@ def filter_records(
         return out
 
     def matches(rec: Record) -> bool:
-        if only_confidence:
-            box_confs = box_confidences(rec)
-            if box_confs is not None:
-                if not box_confs or not lo <= aggregate(box_confs) <= hi:
-                    return False
-                return predicate is None or bool(predicate(rec))
         if meta_key is not None:  # fast path: Record.label without the method calls
             meta = dict.get(rec, meta_key)
             if type(meta) is dict and ("type" in meta or "job-name" in meta):
@@ -245,8 +239,16 @@ def filter_records(
         return predicate is None or bool(predicate(rec))
 
     for rec in records:
+        box_confs = box_confidences(rec) if only_confidence else None
         try:
-            keep = matches(rec)
+            if box_confs is None:
+                keep = matches(rec)
+            else:  # the hot path: a clean box label, judged from its metadata alone
+                keep = (
+                    bool(box_confs)
+                    and lo <= aggregate(box_confs) <= hi
+                    and (predicate is None or bool(predicate(rec)))
+                )
         except FieldError as exc:
             acc.reject_record(rec, exc.field, exc.reason, exc)
             continue
