@@ -100,6 +100,8 @@ def _long_number(text: str) -> bool:
 #: used for standard input or a caller's file object or iterable, where a line is handed on as
 #: soon as it arrives.
 _BLOCK = 1 << 16
+#: Blocks read without the block test after one that failed it.
+_SKIP_AFTER_LONG = 15
 
 
 def _blocks(text: io.TextIOWrapper) -> Iterator[list[str]]:
@@ -244,18 +246,25 @@ class Reader:
             blocks = self._file_blocks
         else:
             blocks = ((item,) for item in self._lines)  # type: ignore[misc]
+        skip = 0  # blocks left to test line by line only, after a block with a long run
         try:
             for block in blocks:
                 # No run of 19 digits in the whole block: no line of it needs the test below.
-                short = (
-                    fast is not None
-                    and type(block) is list
-                    and "".join(block)
-                    .encode("utf-8", "surrogatepass")
-                    .translate(digits_as_zero)
-                    .find(nineteen)
-                    < 0
-                )
+                # A file whose lines all have one (long numeric ids) would pay for both tests;
+                # so after such a block, the next _SKIP_AFTER_LONG are tested line by line only.
+                short = False
+                if fast is not None and type(block) is list:
+                    if skip:
+                        skip -= 1
+                    else:
+                        short = (
+                            "".join(block)
+                            .encode("utf-8", "surrogatepass")
+                            .translate(digits_as_zero)
+                            .find(nineteen)
+                            < 0
+                        )
+                        skip = 0 if short else _SKIP_AFTER_LONG
                 for item in block:
                     lineno += 1
                     if type(item) is str:

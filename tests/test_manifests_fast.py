@@ -288,6 +288,7 @@ def test_reading_accepts_rejects_and_explains_the_same_without_orjson(
 )
 @example(['{"a": 1}', '{"n": 12345678901234567890123}', '{"b": 2.5}'], 1 << 16)
 @example(['{"a": 1234567890}', '{"b": 123456789012345678}'], 1 << 16)  # 19 digits across lines
+@example(['{"n": 12345678901234567890123}', '{"a": 1}', '{"m": -98765432109876543210}'], 1)
 def test_a_file_read_by_blocks_reads_as_line_by_line(lines: list[str | bytes], block: int) -> None:
     # A path is read in blocks of lines, with one long-number test per block; a caller's file
     # object is read line by line. Both must give the same records, numbers and rejections.
