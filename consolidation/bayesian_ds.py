@@ -59,7 +59,7 @@ from numpy.typing import NDArray
 from ._annotations import Annotations
 from ._dirichlet import dirichlet_stats, kl_dirichlet, pooled_mean
 from ._errors import InvalidParameterError
-from ._kernels.em import column_sums, e_step, group_sums, m_step_counts
+from ._kernels.em import column_sums, e_step, group_sums, m_step_counts, max_change
 from ._threads import check_n_jobs, map_ordered, raise_if_cancelled
 from .dawid_skene import _check_number, _EMConsolidator
 from .worker_state import WorkerState
@@ -425,7 +425,7 @@ class BayesianDawidSkene(_EMConsolidator):
         # Convergence is judged on the (class, subtype) state posteriors, not on the class
         # marginals: EBCC can sit for tens of iterations on a plateau where the classes barely
         # move while the subtypes regroup, and stopping there cost up to 9 points (zencrowd_us).
-        last = q.copy()  # the previous iteration's q, then its change (one buffer)
+        last = q.copy()  # the previous iteration's q
         for _ in range(int(max_iter)):
             raise_if_cancelled()  # another setting failed, or Ctrl-C: stop here
             if pooled is not None and elog_mu is not None:
@@ -458,10 +458,7 @@ class BayesianDawidSkene(_EMConsolidator):
             )
             elbo = log_z - kl_mu - kl_dirichlet(eta, eta0, 1, backend) - kl_nu
             lls.append(elbo)
-            np.subtract(last, q, out=last)
-            moved = float(np.max(np.abs(last, out=last), initial=0.0))
-            np.copyto(last, q)
-            if moved <= self.tol:
+            if max_change(last, q) <= self.tol:
                 converged = True
                 break
         # Parameters consistent with the final posteriors.

@@ -449,3 +449,43 @@ def test_m_step_runs_depend_on_the_input_shape_only() -> None:
     assert m_step_runs(n, n // 4 + 1) == 2  # one table no bigger than the answers
     assert m_step_runs(n, n) == 2
     assert m_step_runs(n, n + 1) == 1  # a table bigger than the answers: serial
+
+
+@pytest.mark.parametrize("block_bytes", [8, 8 * 7, 8 * 45, 1 << 19])
+@pytest.mark.parametrize(("n", "s", "size"), [(1, 1, 1), (10, 2, 2), (1001, 15, 3), (257, 6, 1)])
+def test_row_blocked_passes_equal_whole_array_ones(
+    monkeypatch: pytest.MonkeyPatch, block_bytes: int, n: int, s: int, size: int
+) -> None:
+    # normalise, group_sums and max_change run block by block of rows; whatever the block (one
+    # row, a few rows not dividing n, the whole array), the results are those of plain passes
+    # over the whole arrays, bit for bit, with columns added left to right.
+    from consolidation._kernels import em
+
+    monkeypatch.setattr(em, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(n + s)
+    logs = -30 * rng.random((n, s))
+    logs[rng.random((n, s)) < 0.2] = -np.inf  # flushed terms
+    logs[np.arange(n), rng.integers(0, s, n)] = 0.0  # the row maximum, shifted to 0
+    top = rng.normal(size=n)
+    post = logs.copy()
+    ll = em.normalise(post, top)
+    want = np.exp(logs)
+    sums = want[:, 0].copy()
+    for j in range(1, s):
+        sums += want[:, j]
+    want /= sums[:, None]
+    np.testing.assert_array_equal(post, want)
+    assert ll == float((np.log(sums) + top).sum())
+
+    a = rng.random((n, s))
+    out = np.full((n, s // size), np.nan)
+    runs = a.reshape(n, -1, size)
+    naive = runs[:, :, 0].copy()
+    for j in range(1, size):
+        naive += runs[:, :, j]
+    np.testing.assert_array_equal(em.group_sums(a, size, out), naive)
+
+    last, now = rng.random((n, s)), rng.random((n, s))
+    expected = float(np.abs(last - now).max())
+    assert em.max_change(last, now) == expected
+    np.testing.assert_array_equal(last, now)
