@@ -96,7 +96,7 @@ class Accounting:
         """:meth:`reject` for a parsed record (its raw line, if kept, goes into the error)."""
         line = record.raw
         if line is None:
-            from manifests.io import dumps  # io imports this module
+            from manifests._writing import dumps  # _writing imports this module
 
             line = dumps(record, strict=False)
         self.reject(record.source, record.lineno, field, reason, line=line, cause=cause)

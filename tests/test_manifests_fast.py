@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import manifests._writing as mwr
 import manifests.io as mio
 from manifests import Accounting, Record, drop_classes, read, write
 
@@ -26,12 +27,12 @@ pytest.importorskip("orjson")
 @contextlib.contextmanager
 def _without_orjson() -> Iterator[None]:
     """Run the json-module paths only (as when orjson is not installed)."""
-    saved = mio._fast_loads, mio._fast_dumps
-    mio._fast_loads = mio._fast_dumps = None
+    saved = mio._fast_loads, mwr._fast_dumps
+    mio._fast_loads = mwr._fast_dumps = None
     try:
         yield
     finally:
-        mio._fast_loads, mio._fast_dumps = saved
+        mio._fast_loads, mwr._fast_dumps = saved
 
 
 def _outcome(obj: Any, strict: bool) -> tuple[str, str]:
@@ -161,12 +162,12 @@ def test_dumps_of_a_record_forgets_its_raw_line_either_way(obj: dict[str, Any]) 
 
 
 def test_dumps_fast_path_is_taken_for_plain_records() -> None:
-    assert mio._fast_dumps is not None  # this orjson agrees with the json encoder
+    assert mwr._fast_dumps is not None  # this orjson agrees with the json encoder
     rec = {"source-ref": "s3://b/é.jpg", "a": [{"c": 0.25, "n": None, "t": True}], "k": {}}
-    assert mio._plain_tree(rec)
+    assert mwr._plain_tree(rec)
     for value in (1e16, 1e-5, math.nan, uuid.UUID(int=1), Colour.RED, (1,), Text("x")):
-        assert not mio._plain_tree({"a": [{"b": value}]})
-        assert not mio._plain_tree(Record({"a": value}))
+        assert not mwr._plain_tree({"a": [{"b": value}]})
+        assert not mwr._plain_tree(Record({"a": value}))
     assert (
         mio.dumps(rec) == '{"source-ref":"s3://b/é.jpg","a":[{"c":0.25,"n":null,"t":true}],"k":{}}'
     )
@@ -257,7 +258,7 @@ number_texts = st.sampled_from(
 @st.composite
 def json_lines(draw: st.DrawFn) -> str | bytes:
     obj = draw(st.dictionaries(texts, values, max_size=4))
-    line = mio._encode_loose(obj)
+    line = mwr._encode_loose(obj)
     how = draw(st.sampled_from(["as is", "number", "cut", "digits in a string", "bytes", "list"]))
     if how == "number":
         return line[:-1] + ("," if obj else "") + f'"n": {draw(number_texts)}}}'
