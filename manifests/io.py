@@ -298,6 +298,7 @@ class Reader:
                             line=text,
                         )
                         continue
+                    obj: Any = None  # a dict once parsed
                     # _long_number(text), inlined; text is valid UTF-8 here (checked above)
                     if fast is not None and (
                         short or text.encode().translate(digits_as_zero).find(nineteen) < 0
@@ -305,41 +306,37 @@ class Reader:
                         try:
                             obj = fast(text)
                         except _FastError:
-                            pass  # the json module decides, and explains
-                        else:
-                            if type(obj) is dict:
-                                rec = _new_record(Record)
-                                _dict_update(rec, obj)
-                                rec._raw = text
-                                rec.source = name
-                                rec.lineno = lineno
-                                yield rec
-                                continue
-                    try:
-                        obj, end = scan(text, 0)
-                        if end != len(text):
-                            raise ValueError("extra data after the JSON value")
-                    except (StopIteration, ValueError, RecursionError) as exc:
-                        error: BaseException = exc
-                        try:
-                            _decoder.decode(text)
-                        except (ValueError, RecursionError) as exc2:
-                            error = exc2
-                        acc.reject(
-                            name,
-                            lineno,
-                            "<line>",
-                            _describe_json_error(text, error),
-                            line=text,
-                            cause=error,
-                        )
-                        continue
+                            obj = None  # the json module decides, and explains
                     if type(obj) is not dict:
-                        kind = "null" if obj is None else type(obj).__name__
-                        acc.reject(
-                            name, lineno, "<line>", f"expected a JSON object, got {kind}", line=text
-                        )
-                        continue
+                        try:
+                            obj, end = scan(text, 0)
+                            if end != len(text):
+                                raise ValueError("extra data after the JSON value")
+                        except (StopIteration, ValueError, RecursionError) as exc:
+                            error: BaseException = exc
+                            try:
+                                _decoder.decode(text)
+                            except (ValueError, RecursionError) as exc2:
+                                error = exc2
+                            acc.reject(
+                                name,
+                                lineno,
+                                "<line>",
+                                _describe_json_error(text, error),
+                                line=text,
+                                cause=error,
+                            )
+                            continue
+                        if type(obj) is not dict:
+                            kind = "null" if obj is None else type(obj).__name__
+                            acc.reject(
+                                name,
+                                lineno,
+                                "<line>",
+                                f"expected a JSON object, got {kind}",
+                                line=text,
+                            )
+                            continue
                     rec = _new_record(Record)
                     _dict_update(rec, obj)
                     rec._raw = text
