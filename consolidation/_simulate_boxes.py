@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._box_annotations import BoxAnnotations
 from ._errors import InvalidParameterError
 from ._kernels.iou import _ranges, iou_matrix
-from ._mix import kind_counts
+from ._mix import check_count, check_real, kind_counts
 
 __all__ = [
     "BOX_KINDS",
@@ -106,20 +106,6 @@ class BoxScores:
     true_positives: int
 
 
-# ------------------------------------------------------------------------------------ checks
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidParameterError(name, value, f"an int >= {minimum}")
-    return int(value)
-
-
-def _real(name: str, value: Any, low: float, high: float) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-    if not ok or not low <= float(value) <= high:
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
-    return float(value)
-
-
 def _kind_counts(worker_mix: Mapping[str, float] | None, n_workers: int) -> NDArray[np.int64]:
     return kind_counts(worker_mix, n_workers, BOX_KINDS, DEFAULT_BOX_WORKER_MIX)
 
@@ -191,12 +177,12 @@ def boxes(
     >>> sim.annotations.n_items, sim.annotations.n_workers, sim.worker_kinds.tolist()[:2]
     (20, 5, ['precise', 'precise'])
     """
-    n_items = _count("n_items", n_items, 1)
-    n_workers = _count("n_workers", n_workers, 1)
-    k = _count("n_classes", n_classes, 1)
-    mean_objects = _real("objects_per_item", objects_per_item, 0.0, 1e6)
+    n_items = check_count("n_items", n_items, 1)
+    n_workers = check_count("n_workers", n_workers, 1)
+    k = check_count("n_classes", n_classes, 1)
+    mean_objects = check_real("objects_per_item", objects_per_item, 0.0, 1e6)
     per_item = n_workers if workers_per_item is None else workers_per_item
-    per_item = _count("workers_per_item", per_item, 1)
+    per_item = check_count("workers_per_item", per_item, 1)
     if per_item > n_workers:
         raise InvalidParameterError("workers_per_item", per_item, f"an int in [1, {n_workers}]")
     try:
@@ -205,10 +191,10 @@ def boxes(
         raise InvalidParameterError("image_size", image_size, "a (width, height) pair") from exc
     if not (width >= 8 and height >= 8 and np.isfinite(width) and np.isfinite(height)):
         raise InvalidParameterError("image_size", image_size, "a (width, height) pair, each >= 8")
-    miss = _real("miss_rate", miss_rate, 0.0, 1.0)
-    fp = _real("false_positive_rate", false_positive_rate, 0.0, 100.0)
-    jit = _real("jitter", jitter, 0.0, 10.0)
-    confusion = _real("confusion_rate", confusion_rate, 0.0, 1.0)
+    miss = check_real("miss_rate", miss_rate, 0.0, 1.0)
+    fp = check_real("false_positive_rate", false_positive_rate, 0.0, 100.0)
+    jit = check_real("jitter", jitter, 0.0, 10.0)
+    confusion = check_real("confusion_rate", confusion_rate, 0.0, 1.0)
     counts = _kind_counts(worker_mix, n_workers)
     try:
         rng = np.random.default_rng(seed)

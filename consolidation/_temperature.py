@@ -124,16 +124,10 @@ def self_temperature(estimator: Any) -> float:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from consolidation import Annotations, default_estimator
-    >>> from consolidation.simulate import classification
-    >>> a = classification(2000, 30, 3, 3, seed=1).annotations
-    >>> twins = Annotations.from_codes(  # every worker has a twin who copies them
-    ...     np.concatenate([a.items, a.items]),
-    ...     np.concatenate([a.workers, a.workers + a.n_workers]),
-    ...     np.concatenate([a.labels, a.labels]),
-    ... )
-    >>> T = self_temperature(default_estimator().fit(twins))
+    >>> from consolidation import default_estimator
+    >>> from consolidation.simulate import add_copiers, classification
+    >>> twins = add_copiers(classification(2000, 30, 3, 3, seed=1))  # every worker copied once
+    >>> T = self_temperature(default_estimator().fit(twins.annotations))
     >>> bool(1.3 < T < 2.5)  # each answer is counted twice: posteriors too sure
     True
     """

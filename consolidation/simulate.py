@@ -36,13 +36,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._annotations import Annotations
 from ._errors import InvalidParameterError
-from ._mix import kind_counts
+from ._mix import check_count, check_real, kind_counts
+from ._simulate_copiers import add_copiers
 
 __all__ = [
     "DEFAULT_WORKER_MIX",
     "KINDS",
     "ClassificationSimulation",
     "MultiLabelSimulation",
+    "add_copiers",
     "classification",
     "multilabel",
 ]
@@ -104,7 +106,8 @@ class ClassificationSimulation:
         True confusion matrix of each worker (rows = true class, rows sum to 1), aligned with
         ``annotations.worker_ids``.
     worker_kinds : ndarray of str, shape (n_workers,)
-        The kind of each worker (one of :data:`KINDS`), aligned with ``annotations.worker_ids``.
+        The kind of each worker (one of :data:`KINDS`, or ``"copier"`` for the workers that
+        :func:`add_copiers` adds), aligned with ``annotations.worker_ids``.
     """
 
     annotations: Annotations
@@ -181,20 +184,6 @@ def _rng(seed: Any) -> np.random.Generator:
         raise InvalidParameterError(
             "seed", seed, "None, a non-negative int or a numpy Generator"
         ) from exc
-
-
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidParameterError(name, value, f"an int >= {minimum}")
-    return int(value)
-
-
-def _real(name: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
-    if not low <= float(value) <= high:
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
-    return float(value)
 
 
 def _interval(name: str, value: Any) -> tuple[float, float]:
@@ -494,10 +483,10 @@ def classification(
     >>> bool((ann.labels == perfect.truth[ann.items]).all())
     True
     """
-    n_items = _count("n_items", n_items, 1)
-    n_workers = _count("n_workers", n_workers, 1)
-    k = _count("n_classes", n_classes, 2)
-    r = _count("answers_per_item", answers_per_item, 1)
+    n_items = check_count("n_items", n_items, 1)
+    n_workers = check_count("n_workers", n_workers, 1)
+    k = check_count("n_classes", n_classes, 2)
+    r = check_count("answers_per_item", answers_per_item, 1)
     if r > n_workers:
         raise InvalidParameterError(
             "answers_per_item", answers_per_item, f"an int in [1, n_workers={n_workers}]"
@@ -580,17 +569,19 @@ def multilabel(
     >>> labels == frozenset(np.flatnonzero(sim.votes[0]).tolist())
     True
     """
-    n_items = _count("n_items", n_items, 1)
-    n_workers = _count("n_workers", n_workers, 1)
-    k = _count("n_classes", n_classes, 1)
-    r = _count("answers_per_item", answers_per_item, 1)
+    n_items = check_count("n_items", n_items, 1)
+    n_workers = check_count("n_workers", n_workers, 1)
+    k = check_count("n_classes", n_classes, 1)
+    r = check_count("answers_per_item", answers_per_item, 1)
     if r > n_workers:
         raise InvalidParameterError(
             "answers_per_item", answers_per_item, f"an int in [1, n_workers={n_workers}]"
         )
     sens_range = _interval("sensitivity", sensitivity)
     spec_range = _interval("specificity", specificity)
-    n_spam = int(np.floor(_real("spammer_fraction", spammer_fraction, 0.0, 1.0) * n_workers + 0.5))
+    n_spam = int(
+        np.floor(check_real("spammer_fraction", spammer_fraction, 0.0, 1.0) * n_workers + 0.5)
+    )
     try:
         density = np.broadcast_to(np.asarray(label_density, dtype=np.float64), (k,))
     except (TypeError, ValueError) as exc:

@@ -259,6 +259,15 @@ def test_jobs_reaches_the_default_and_leaves_the_results_alone(
     assert made == [("default", 1), ("default", 1)]
 
 
+def _twins_csv(path: Path, sim: Any) -> str:
+    """Write a crowd whose every worker has a twin who copies every answer, as answer rows."""
+    from consolidation.simulate import add_copiers
+
+    b = add_copiers(sim).annotations
+    rows = zip(b.items.tolist(), b.worker_ids[b.workers].tolist(), b.labels.tolist(), strict=True)
+    return _write(path, "item,worker,label\n" + "".join(f"i{i},w{w},c{k}\n" for i, w, k in rows))
+
+
 def test_classify_calibrate_tempers_confidences_on_gold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -266,11 +275,7 @@ def test_classify_calibrate_tempers_confidences_on_gold(
     from consolidation.simulate import classification
 
     sim = classification(1500, 30, 3, 3, seed=1)
-    a = sim.annotations
-    lines = ["item,worker,label"]
-    for i, w, label in zip(a.items.tolist(), a.workers.tolist(), a.labels.tolist(), strict=True):
-        lines += [f"i{i},w{w},c{label}", f"i{i},twin{w},c{label}"]  # every answer given twice
-    answers = _write(tmp_path / "answers.csv", "\n".join(lines) + "\n")
+    answers = _twins_csv(tmp_path / "answers.csv", sim)
     audit = _write(
         tmp_path / "audit.csv",
         "item,label\n" + "".join(f"i{i},c{sim.truth[i]}\n" for i in range(200)),
@@ -307,11 +312,7 @@ def test_classify_self_calibrate_tempers_confidences_without_gold(
     from consolidation.quality import self_temperature, temper
     from consolidation.simulate import classification
 
-    a = classification(600, 20, 3, 3, seed=2).annotations
-    lines = ["item,worker,label"]
-    for i, w, label in zip(a.items.tolist(), a.workers.tolist(), a.labels.tolist(), strict=True):
-        lines += [f"i{i},w{w},c{label}", f"i{i},twin{w},c{label}"]  # every answer given twice
-    answers = _write(tmp_path / "answers.csv", "\n".join(lines) + "\n")
+    answers = _twins_csv(tmp_path / "answers.csv", classification(600, 20, 3, 3, seed=2))
     assert main(["classify", answers]) == 0
     raw = _csv(capsys.readouterr().out)
     assert main(["classify", answers, "--self-calibrate"]) == 0

@@ -438,3 +438,71 @@ def test_each_degenerate_case(case: str) -> None:
             assert np.unique(ann.labels).size == 1
 
     check()
+
+
+# ---------------------------------------------------------------------------------- copiers
+def test_exact_copiers_repeat_every_answer_of_every_worker() -> None:
+    sim = classification(300, 12, 3, 4, seed=5)
+    a = sim.annotations
+    out = simulate.add_copiers(sim, 2)
+    b = out.annotations
+    assert b.n_answers == 3 * a.n_answers
+    assert b.n_workers == 3 * a.n_workers
+    np.testing.assert_array_equal(out.truth, sim.truth)
+    for j in (1, 2):  # copy j: the same items and labels, worker w -> w + j * n_workers
+        part = slice(j * a.n_answers, (j + 1) * a.n_answers)
+        np.testing.assert_array_equal(b.items[part], a.items)
+        np.testing.assert_array_equal(b.labels[part], a.labels)
+        np.testing.assert_array_equal(b.workers[part], a.workers + j * a.n_workers)
+        block = out.confusions[j * a.n_workers : (j + 1) * a.n_workers]
+        np.testing.assert_array_equal(block, sim.confusions)
+    assert out.worker_kinds.tolist() == sim.worker_kinds.tolist() + ["copier"] * 24
+    ids = b.worker_ids.tolist()
+    assert len(set(ids)) == len(ids)  # the copiers get new ids; the workers keep theirs
+    assert ids[:12] == a.worker_ids.tolist()
+    # The same evidence counted three times: the default grows more confident.
+    from consolidation import default_estimator
+
+    alone = default_estimator().fit(a)
+    tripled = default_estimator().fit(b)
+    assert tripled.confidence_.mean() > alone.confidence_.mean()
+
+
+def test_some_copiers_copy_some_workers_with_the_given_fidelity() -> None:
+    sim = classification(4000, 20, 4, 3, seed=2)
+    a = sim.annotations
+    out = simulate.add_copiers(sim, 1, fraction=0.25, fidelity=0.6, seed=3)
+    b = out.annotations
+    assert b.n_workers == 25
+    assert out.worker_kinds.tolist().count("copier") == 5
+    # A copier answers exactly its leader's items (600 each: the item sets tell them apart).
+    leaders = []
+    for copier in range(20, 25):
+        items = set(b.items[b.workers == copier].tolist())
+        leaders += [w for w in range(20) if set(a.items[a.workers == w].tolist()) == items]
+    assert len(leaders) == 5
+    assert leaders == sorted(set(leaders))  # copier i copies the i-th copied worker
+    mask = np.isin(a.workers, leaders)
+    np.testing.assert_array_equal(b.items[a.n_answers :], a.items[mask])
+    same = (b.labels[a.n_answers :] == a.labels[mask]).mean()
+    assert abs(same - (0.6 + 0.4 / 4)) < 0.03  # copied, or a random class that happens to match
+    np.testing.assert_allclose(out.confusions[20:], 0.6 * sim.confusions[leaders] + 0.4 / 4)
+    again = simulate.add_copiers(sim, 1, fraction=0.25, fidelity=0.6, seed=3)
+    np.testing.assert_array_equal(again.annotations.labels, b.labels)  # the seed decides
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"copies": 0}, "copies"),
+        ({"copies": 1.5}, "copies"),
+        ({"fraction": 0.0}, "fraction"),
+        ({"fraction": 1.2}, "fraction"),
+        ({"fidelity": -0.1}, "fidelity"),
+        ({"fidelity": True}, "fidelity"),
+    ],
+)
+def test_copiers_reject_bad_parameters_by_name(kwargs: dict[str, Any], name: str) -> None:
+    sim = classification(20, 4, 2, 2, seed=0)
+    with pytest.raises(InvalidParameterError, match=name):
+        simulate.add_copiers(sim, **kwargs)

@@ -16,7 +16,7 @@ from consolidation import (
     default_estimator,
 )
 from consolidation.quality import calibration, fit_temperature, self_temperature, temper
-from consolidation.simulate import classification
+from consolidation.simulate import add_copiers, classification
 
 
 def _crowd_posteriors(
@@ -110,15 +110,6 @@ def test_gold_class_that_no_worker_chose_counts_as_an_error() -> None:
     assert t > 1.0  # half the items are wrong whatever the temperature: flatten
 
 
-def _twins(ann: Annotations) -> Annotations:
-    """Every worker gets a twin who copies every answer: the same evidence counted twice."""
-    return Annotations.from_codes(
-        np.concatenate([ann.items, ann.items]),
-        np.concatenate([ann.workers, ann.workers + ann.n_workers]),
-        np.concatenate([ann.labels, ann.labels]),
-    )
-
-
 def _naive_self_loss(est: BayesianDawidSkene, t: float) -> float:
     """Minus the held-out answer log-likelihood at temperature t, one answer at a time."""
     ann, state = est.annotations_, est.worker_state_
@@ -144,7 +135,7 @@ def _naive_self_loss(est: BayesianDawidSkene, t: float) -> float:
 
 
 def test_self_temperature_matches_a_naive_reference() -> None:
-    est = default_estimator().fit(_twins(classification(400, 6, 3, 3, seed=3).annotations))
+    est = default_estimator().fit(add_copiers(classification(400, 6, 3, 3, seed=3)).annotations)
     t = self_temperature(est)
     grid = np.exp(np.linspace(np.log(1.2), np.log(3.2), 41))
     losses = [_naive_self_loss(est, g) for g in grid]
@@ -156,7 +147,7 @@ def test_self_temperature_matches_a_naive_reference() -> None:
 
 def test_self_temperature_flattens_double_counted_evidence() -> None:
     sim = classification(3000, 40, 3, 3, seed=1)
-    est = default_estimator().fit(_twins(sim.annotations))
+    est = default_estimator().fit(add_copiers(sim).annotations)
     t = self_temperature(est)
     tempered = temper(est.posteriors_, t)
     assert 1.3 < t < 2.5
