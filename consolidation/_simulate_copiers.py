@@ -18,7 +18,7 @@ from ._errors import InvalidParameterError
 from ._mix import check_count, check_real
 
 if TYPE_CHECKING:
-    from .simulate import ClassificationSimulation
+    from .simulate import ClassificationSimulation, Seed
 
 __all__ = ["add_copiers"]
 
@@ -29,7 +29,7 @@ def add_copiers(
     *,
     fraction: float = 1.0,
     fidelity: float = 1.0,
-    seed: Any = None,
+    seed: Seed = None,
 ) -> ClassificationSimulation:
     """Give workers of a simulated crowd copiers who repeat their answers.
 
