@@ -185,8 +185,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         heavy_tailed=args.heavy_tailed,
         seed=args.seed,
     )
+    if args.copiers is not None:
+        sim = simulate.add_copiers(
+            sim,
+            args.copiers,
+            fraction=1.0 if args.copied is None else args.copied,
+            fidelity=1.0 if args.fidelity is None else args.fidelity,
+            seed=np.random.SeedSequence(args.seed).spawn(1)[0],  # a stream of its own
+        )
+    elif args.copied is not None or args.fidelity is not None:
+        raise UsageError("--copied and --fidelity need --copiers")
     ann = sim.annotations
-    width = len(str(args.n_workers - 1))
+    width = len(str(args.n_workers - 1))  # copiers, numbered after, may need more digits
     workers = [f"w{int(w):0{width}d}" for w in ann.worker_ids.tolist()]
     items = ann.item_ids.tolist()
     with output_text(args.output) as out:

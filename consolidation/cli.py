@@ -273,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             f"{PROG} simulate -o answers.csv --truth gold.csv --seed 1",
             f"{PROG} simulate --n-items 1000 --worker-mix reliable=0.7,spammer=0.3 -o a.csv",
+            f"{PROG} simulate --copiers 1 --copied 0.3 --fidelity 0.9 -o a.csv  # correlated",
         ),
         formatter_class=_RAW,
     )
@@ -290,6 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
         "adversarial, confuser (default: a realistic mix)",
     )
     p.add_argument("--heavy-tailed", action="store_true", help="a few workers give most answers")
+    p.add_argument(
+        "--copiers",
+        type=_positive_int,
+        metavar="N",
+        help="give workers N copiers each, who answer their items as they do: answers that are "
+        "not independent (simulate.add_copiers)",
+    )
+    p.add_argument(
+        "--copied", type=float, metavar="FRAC", help="share of the workers who get copiers (1.0)"
+    )
+    p.add_argument(
+        "--fidelity",
+        type=float,
+        metavar="P",
+        help="probability that a copier repeats the answer, else a random class (1.0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="(0)")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     p.set_defaults(func=cmd_simulate)

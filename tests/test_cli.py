@@ -733,6 +733,33 @@ def test_simulate_writes_answers_and_truth(
     assert main(["simulate", "--n-workers", "2", "--answers-per-item", "3"]) == 2
 
 
+def test_simulate_adds_copiers_who_repeat_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["simulate", "--n-items", "40", "--n-workers", "10", "--answers-per-item", "3", "-q"]
+    assert main(base) == 0
+    plain = _csv(capsys.readouterr().out)
+    assert main([*base, "--copiers", "2", "--copied", "0.3"]) == 0  # 3 workers, 2 copiers each
+    rows = _csv(capsys.readouterr().out)
+    assert rows[: len(plain)] == plain  # the crowd itself is unchanged, its copiers follow
+    copies = rows[len(plain) :]
+    assert {r["worker"] for r in copies} == {f"w{k}" for k in range(10, 16)}
+    leaders: dict[str, set[tuple[str, str]]] = {}
+    for r in plain:
+        leaders.setdefault(r["worker"], set()).add((r["item"], r["label"]))
+    for copier in {r["worker"] for r in copies}:  # exact copies: one worker's answers, again
+        mine = {(r["item"], r["label"]) for r in copies if r["worker"] == copier}
+        assert mine in leaders.values()
+    assert main([*base, "--copiers", "1", "--fidelity", "0.5"]) == 0
+    assert len(_csv(capsys.readouterr().out)) == 2 * len(plain)
+    # Usage errors name what is wrong.
+    assert main([*base, "--fidelity", "0.5"]) == 2
+    assert "--copied and --fidelity need --copiers" in capsys.readouterr().err
+    assert main([*base, "--copiers", "1", "--copied", "0"]) == 2
+    assert "'fraction'" in capsys.readouterr().err
+    assert main([*base, "--copiers", "0"]) == 2
+
+
 def test_evaluate_scores_methods_against_gold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
