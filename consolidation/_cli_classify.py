@@ -297,9 +297,21 @@ def cmd_workers(args: argparse.Namespace) -> int:
     """Fit a method and print its worker report."""
     if args.png:
         _check_plot(args.method)
+    if args.copying and args.method == "mv":
+        raise UsageError("--copying needs a method with confusion matrices (mds, ds, default)")
     acc = accounting(args)
     est, ann, _, _ = fit_classification(args, acc, args.method)
     report_obj = quality.worker_report(est, ann)
+    copying = ""
+    if args.copying:
+        pairs = quality.copying_pairs(est, ann)
+        with open(args.copying, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["worker_a", "worker_b", "shared", "agreement", "expected", "z"])
+            for p in pairs:
+                numbers = f"{p.agreement:.4f}", f"{p.expected:.4f}", f"{p.z:.2f}"
+                writer.writerow([p.worker_a, p.worker_b, p.shared, *numbers])
+        copying = f", {len(pairs)} copying pairs in {args.copying}"
     rows = _report_rows(report_obj)
     columns = list(rows[0]) if rows else ["worker"]
     shown = rows if args.top is None else rows[: args.top]
@@ -314,7 +326,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
         args,
         acc,
         f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
-        f"method {args.method}, written {len(shown)} worker rows",
+        f"method {args.method}, written {len(shown)} worker rows{copying}",
     )
     return 0
 

@@ -264,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_positive_int, metavar="N", help="print only the first N rows")
     p.add_argument("--csv", metavar="PATH", help="also write the full report as CSV")
     p.add_argument("--png", metavar="PATH", help="plot confusion matrices (needs matplotlib)")
+    p.add_argument(
+        "--copying",
+        metavar="PATH",
+        help="also write the pairs of workers who agree far more often than independent workers "
+        "would, as CSV (quality.copying_pairs)",
+    )
     p.set_defaults(func=cmd_workers)
 
     p = sub.add_parser(

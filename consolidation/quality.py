@@ -1,4 +1,4 @@
-"""Whom and what to trust: worker reports, calibration, accuracy and a human-review queue.
+"""Whom and what to trust: worker reports, copying pairs, calibration, accuracy, a review queue.
 
 Every function takes a fitted single-label estimator (:class:`~consolidation.MajorityVote`,
 :class:`~consolidation.DawidSkene`, :class:`~consolidation.ModifiedDawidSkene` or the default
@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
+from ._copying import CopyingPair, copying_pairs
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
 from ._temperature import fit_temperature_codes, self_temperature, temper
@@ -34,11 +35,13 @@ __all__ = [
     "AnswerGain",
     "Calibration",
     "CalibrationBin",
+    "CopyingPair",
     "ReviewItem",
     "WorkerReport",
     "WorkerRow",
     "accuracy",
     "calibration",
+    "copying_pairs",
     "fit_temperature",
     "gold_codes",
     "next_answer_gain",

@@ -807,6 +807,35 @@ def test_workers_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert len(capsys.readouterr().out.splitlines()) == 3
 
 
+def test_workers_copying_writes_the_pairs_of_copiers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers, pairs = tmp_path / "a.csv", tmp_path / "pairs.csv"
+    argv = ["simulate", "--n-items", "600", "--n-workers", "12", "--answers-per-item", "6"]
+    argv += ["--worker-mix", "reliable=0.3,sloppy=0.4,spammer=0.3"]
+    argv += ["--copiers", "1", "--copied", "0.25"]
+    assert main([*argv, "--seed", "3", "-o", str(answers), "-q"]) == 0
+    rows = _csv(answers.read_text())
+    items_of: dict[str, set[tuple[str, str]]] = {}
+    for r in rows:
+        items_of.setdefault(r["worker"], set()).add((r["item"], r["label"]))
+    copied = {  # (leader, copier): a copier's answers are exactly its leader's
+        (w, c)
+        for c in ("w12", "w13", "w14")
+        for w in items_of
+        if w != c and items_of[w] == items_of[c]
+    }
+    assert len(copied) == 3
+    for method in ("ds", "default"):
+        assert main(["workers", str(answers), "-m", method, "--copying", str(pairs)]) == 0
+        found = {(r["worker_a"], r["worker_b"]) for r in _csv(pairs.read_text())}
+        assert found == copied
+        err = capsys.readouterr().err
+        assert f"3 copying pairs in {pairs}" in err
+    assert main(["workers", str(answers), "-m", "mv", "--copying", str(pairs)]) == 2
+    assert "--copying needs a method with confusion matrices" in capsys.readouterr().err
+
+
 def test_workers_png_without_matplotlib(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

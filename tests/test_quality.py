@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from consolidation import (
+    Annotations,
     DawidSkene,
     InvalidParameterError,
     MajorityVote,
@@ -20,6 +21,7 @@ from consolidation.bayesian_ds import default_estimator
 from consolidation.quality import (
     accuracy,
     calibration,
+    copying_pairs,
     gold_codes,
     next_answer_gain,
     plot_confusions,
@@ -28,7 +30,7 @@ from consolidation.quality import (
     tie_credit,
     worker_report,
 )
-from consolidation.simulate import classification
+from consolidation.simulate import add_copiers, classification
 
 # ------------------------------------------------------------------------------- calibration
 
@@ -303,3 +305,81 @@ def test_plot_confusions_without_matplotlib_says_how_to_install(
     est = DawidSkene().fit(crowd.annotations)
     with pytest.raises(ImportError, match=r"gt-consolidation\[plot\]"):
         plot_confusions(est, tmp_path / "conf.png")
+
+
+# ---------------------------------------------------------------------------- copying pairs
+def _naive_pairs(
+    est: Any, ann: Annotations
+) -> dict[tuple[int, int], tuple[int, int, float, float]]:
+    """Per pair of worker codes: shared items, agreements, expected agreements, variance."""
+    by_item: dict[int, list[tuple[int, int]]] = {}
+    for i, w, lab in zip(
+        ann.items.tolist(), ann.workers.tolist(), ann.labels.tolist(), strict=True
+    ):
+        by_item.setdefault(i, []).append((w, lab))
+    conf, post = est.confusions_, est.posteriors_
+    out: dict[tuple[int, int], list[float]] = {}
+    for i, pairs in by_item.items():
+        for x in range(len(pairs)):
+            for y in range(x + 1, len(pairs)):
+                (wa, la), (wb, lb) = sorted([pairs[x], pairs[y]])
+                p = sum(
+                    post[i, t] * sum(conf[wa, t, m] * conf[wb, t, m] for m in range(conf.shape[2]))
+                    for t in range(conf.shape[1])
+                )
+                acc = out.setdefault((wa, wb), [0, 0, 0.0, 0.0])
+                acc[0] += 1
+                acc[1] += la == lb
+                acc[2] += p
+                acc[3] += p * (1 - p)
+    return {k: (int(v[0]), int(v[1]), v[2], v[3]) for k, v in out.items()}
+
+
+def test_copying_pairs_match_a_naive_count() -> None:
+    sim = add_copiers(classification(150, 8, 3, 4, seed=4), fraction=0.25, fidelity=0.7, seed=2)
+    ann = sim.annotations
+    ds = DawidSkene(backend="numpy").fit(ann)
+    got = copying_pairs(ds, ann, min_shared=1, min_z=-np.inf, min_agreement=0.0)
+    naive = _naive_pairs(ds, ann)
+    assert len(got) == len(naive)
+    zs = [p.z for p in got]
+    assert zs == sorted(zs, reverse=True)
+    for pair in got:
+        shared, agreed, expected, variance = naive[(pair.worker_a, pair.worker_b)]  # ids = codes
+        assert pair.shared == shared
+        assert pair.agreement == pytest.approx(agreed / shared, abs=1e-12)
+        assert pair.expected == pytest.approx(expected / shared, rel=1e-9)
+        assert pair.z == pytest.approx((agreed - expected) / np.sqrt(variance), rel=1e-9)
+
+
+def test_copying_pairs_find_copiers_and_nothing_in_an_independent_crowd() -> None:
+    sim = add_copiers(classification(600, 12, 3, 4, seed=0), fraction=0.2, seed=1)
+    ann = sim.annotations
+    truth = {(5, 12), (6, 13)}  # the copied workers and their copiers (codes = ids here)
+    assert sim.worker_kinds[[12, 13]].tolist() == ["copier", "copier"]
+    ds = DawidSkene().fit(ann)
+    ranked = copying_pairs(ds, ann, min_z=-np.inf, min_agreement=0.0)
+    assert {(p.worker_a, p.worker_b) for p in ranked[:2]} == truth  # the two largest z
+    for est in (ds, default_estimator().fit(ann)):
+        ranked = copying_pairs(est, ann, min_z=-np.inf, min_agreement=0.0)
+        assert (ranked[0].worker_a, ranked[0].worker_b) == (5, 12)  # the adversary and its copy
+        flagged = {(p.worker_a, p.worker_b) for p in copying_pairs(est, ann)}
+        assert flagged
+        assert flagged <= truth
+    for seed in range(3):  # independent workers: no pair stands out
+        alone = classification(2000, 30, 4, 5, seed=seed).annotations
+        assert copying_pairs(DawidSkene().fit(alone), alone) == []
+
+
+def test_copying_pairs_refuse_what_they_cannot_judge() -> None:
+    rows = [(i, w, (i + (w == "c")) % 2) for i in range(20) for w in ("a", "b", "c")]
+    with pytest.raises(InvalidParameterError, match="estimator"):
+        copying_pairs(MajorityVote().fit(rows), rows)
+    ds = DawidSkene(backend="numpy").fit(rows)
+    with pytest.raises(InvalidParameterError, match="annotations"):
+        copying_pairs(ds)  # DS keeps no annotations
+    for bad in ({"min_shared": 0}, {"min_z": float("nan")}, {"min_agreement": 1.5}):
+        with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+            copying_pairs(ds, rows, **bad)
+    pairs = copying_pairs(ds, rows, min_z=-np.inf, min_agreement=0.0)
+    assert [(p.worker_a, p.worker_b, p.shared) for p in pairs][:1] == [("a", "b", 20)]
