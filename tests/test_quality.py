@@ -383,3 +383,7 @@ def test_copying_pairs_refuse_what_they_cannot_judge() -> None:
             copying_pairs(ds, rows, **bad)
     pairs = copying_pairs(ds, rows, min_z=-np.inf, min_agreement=0.0)
     assert [(p.worker_a, p.worker_b, p.shared) for p in pairs][:1] == [("a", "b", 20)]
+    mixed = [(i, w, (i + (w == ("c", 1))) % 2) for i in range(20) for w in ("a", 2, ("c", 1))]
+    est = DawidSkene(backend="numpy").fit(mixed)
+    found = copying_pairs(est, mixed, min_z=-np.inf, min_agreement=0.0, min_shared=np.int64(3))
+    assert {(p.worker_a, p.worker_b) for p in found} == {("a", 2), ("a", ("c", 1)), (2, ("c", 1))}
