@@ -27,6 +27,7 @@ __all__ = ["CopyingPair", "copying_pairs"]
 F64 = NDArray[np.float64]
 
 _CHUNK_CELLS = 1 << 22  # pair-items x K x K per chunk of the expected-agreement computation
+_MIN_SHARED, _MIN_Z, _MIN_AGREEMENT = 10, 5.0, 0.5  # the default thresholds
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ def copying_pairs(
     estimator: Any,
     annotations: Any = None,
     *,
-    min_shared: int = 10,
-    min_z: float = 5.0,
-    min_agreement: float = 0.5,
+    min_shared: int = _MIN_SHARED,
+    min_z: float = _MIN_Z,
+    min_agreement: float = _MIN_AGREEMENT,
 ) -> list[CopyingPair]:
     """Find pairs of workers who agree far more often than independent workers would.
 
@@ -136,6 +137,34 @@ def copying_pairs(
         )
     if not np.array_equal(np.asarray(estimator.worker_ids_), ann.worker_ids):
         raise AnnotationError("the annotations' workers differ from the estimator's workers")
+    keys, shared, agreed, expected, z = _pair_statistics(estimator, ann)
+    keep = _flagged(shared, agreed, z, min_shared, min_z, min_agreement)
+    ids = ann.worker_ids.tolist()
+    return [
+        CopyingPair(
+            ids[keys[j] // ann.n_workers],
+            ids[keys[j] % ann.n_workers],
+            int(shared[j]),
+            float(agreed[j] / shared[j]),
+            float(expected[j] / shared[j]),
+            float(z[j]),
+        )
+        for j in keep.tolist()
+    ]
+
+
+def correlated_workers(estimator: Any, ann: Any) -> set[int]:
+    """Return the codes of the workers in a pair that :func:`copying_pairs` reports by default."""
+    keys, shared, agreed, _, z = _pair_statistics(estimator, ann)
+    flagged = keys[_flagged(shared, agreed, z, _MIN_SHARED, _MIN_Z, _MIN_AGREEMENT)]
+    return set((flagged // ann.n_workers).tolist()) | set((flagged % ann.n_workers).tolist())
+
+
+def _pair_statistics(estimator: Any, ann: Any) -> tuple[NDArray[Any], ...]:
+    """Return the pairs' keys and their shared items, agreements, expectation and z-score.
+
+    A pair of worker codes ``a < b`` has the key ``a * n_workers + b``; keys increase.
+    """
     conf = np.asarray(estimator.confusions_, dtype=np.float64)
     post = np.asarray(estimator.posteriors_, dtype=np.float64)
     items, workers, labels, _ = ann.sorted_by_item()
@@ -152,22 +181,22 @@ def copying_pairs(
     expected = np.bincount(pair_of, weights=p, minlength=n_pairs)
     variance = np.bincount(pair_of, weights=p * (1.0 - p), minlength=n_pairs)
     z = (agreed - expected) / np.sqrt(np.maximum(variance, 1e-12))
+    return keys, shared, agreed, expected, z
+
+
+def _flagged(
+    shared: NDArray[Any],
+    agreed: NDArray[Any],
+    z: NDArray[Any],
+    min_shared: int,
+    min_z: float,
+    min_agreement: float,
+) -> NDArray[np.intp]:
+    """Return the indices of the pairs over every threshold, by decreasing z-score."""
     keep = np.flatnonzero(
         (shared >= min_shared) & (z >= min_z) & (agreed >= min_agreement * shared)
     )
-    keep = keep[np.argsort(-z[keep], kind="stable")]
-    ids = ann.worker_ids.tolist()
-    return [
-        CopyingPair(
-            ids[keys[j] // ann.n_workers],
-            ids[keys[j] % ann.n_workers],
-            int(shared[j]),
-            float(agreed[j] / shared[j]),
-            float(expected[j] / shared[j]),
-            float(z[j]),
-        )
-        for j in keep.tolist()
-    ]
+    return keep[np.argsort(-z[keep], kind="stable")]
 
 
 def _is(value: Any, kind: type) -> bool:

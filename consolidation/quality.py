@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
-from ._copying import CopyingPair, copying_pairs
+from ._copying import CopyingPair, copying_pairs, correlated_workers
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
 from ._temperature import fit_temperature_codes, self_temperature, temper
@@ -463,6 +463,9 @@ def worker_report(
     min_accuracy : float, optional
         Accuracy below which a worker is flagged ``unreliable``; default halfway between chance
         ``1/K`` and 1. A worker below chance with a high spammer score is ``adversarial``.
+        With the annotations and a model, a worker in a pair that :func:`copying_pairs` reports
+        is also flagged ``correlated``: it agrees with another worker far more often than
+        independent workers would.
 
     Returns
     -------
@@ -524,6 +527,7 @@ def worker_report(
         empirical = soft / np.maximum(soft.sum(axis=2, keepdims=True), 1e-300)
         score = spammer_score(empirical)
     low = (1.0 / k + 1.0) / 2.0 if min_accuracy is None else float(min_accuracy)
+    correlated = correlated_workers(estimator, ann) if has_model and ann is not None else set()
     rows = []
     for w in range(len(worker_ids)):
         flags: list[str] = []
@@ -538,6 +542,8 @@ def worker_report(
                 flags.append("adversarial")
             if acc[w] < low and "spammer" not in flags and "adversarial" not in flags:
                 flags.append("unreliable")
+        if w in correlated:
+            flags.append("correlated")
         rows.append(
             WorkerRow(
                 worker_ids[w].item() if isinstance(worker_ids[w], np.generic) else worker_ids[w],

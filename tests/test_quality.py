@@ -366,9 +366,17 @@ def test_copying_pairs_find_copiers_and_nothing_in_an_independent_crowd() -> Non
         flagged = {(p.worker_a, p.worker_b) for p in copying_pairs(est, ann)}
         assert flagged
         assert flagged <= truth
+    # The worker report flags the workers of the reported pairs, and only them.
+    for est in (ds, default_estimator().fit(ann)):
+        pairs = copying_pairs(est, ann)
+        members = {w for p in pairs for w in (p.worker_a, p.worker_b)}
+        report = worker_report(est, ann)
+        assert {r.worker_id for r in report.flagged("correlated")} == members
     for seed in range(3):  # independent workers: no pair stands out
         alone = classification(2000, 30, 4, 5, seed=seed).annotations
-        assert copying_pairs(DawidSkene().fit(alone), alone) == []
+        fitted = DawidSkene().fit(alone)
+        assert copying_pairs(fitted, alone) == []
+        assert worker_report(fitted, alone).flagged("correlated") == []
 
 
 def test_copying_pairs_refuse_what_they_cannot_judge() -> None:
