@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._annotations import Annotations
 from ._base import annotations_of, check_fitted
 from ._errors import AnnotationError, InvalidParameterError
 
-__all__ = ["CopyingPair", "copying_pairs"]
+__all__ = ["CopyingPair", "copying_pairs", "drop_copies"]
 
 F64 = NDArray[np.float64]
 
@@ -120,6 +121,108 @@ def copying_pairs(
     [(5, 12), (6, 13)]
     """
     check_fitted(estimator)
+    ann = _checked(estimator, annotations, min_shared, min_z, min_agreement)
+    keys, shared, agreed, expected, z = _pair_statistics(estimator, ann)
+    keep = _flagged(shared, agreed, z, min_shared, min_z, min_agreement)
+    ids = ann.worker_ids.tolist()
+    return [
+        CopyingPair(
+            ids[keys[j] // ann.n_workers],
+            ids[keys[j] % ann.n_workers],
+            int(shared[j]),
+            float(agreed[j] / shared[j]),
+            float(expected[j] / shared[j]),
+            float(z[j]),
+        )
+        for j in keep.tolist()
+    ]
+
+
+def drop_copies(
+    estimator: Any,
+    annotations: Any = None,
+    *,
+    min_agreement: float = 0.95,
+    min_shared: int = _MIN_SHARED,
+    min_z: float = _MIN_Z,
+) -> Annotations:
+    """Remove the answers that repeat another worker's: one voice per group of copies.
+
+    Pairs that :func:`copying_pairs` reports with ``min_agreement`` (near-exact copies by
+    default) join their workers into groups. In each group the worker with the most answers is
+    kept whole. The others keep only their answers to items that worker did not answer, which is
+    the evidence they do not duplicate. Fit again on the result.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        As for :func:`copying_pairs`.
+    annotations : Annotations or rows, optional
+        The answers it was fitted on (the default estimator keeps its own).
+    min_agreement, min_shared, min_z : optional
+        The thresholds of :func:`copying_pairs`; ``min_agreement`` is 0.95 here, so that
+        workers who merely err together (real crowds have many) are not taken for copies.
+
+    Returns
+    -------
+    Annotations
+        The same items and classes, fewer answers; workers left without answers are gone.
+
+    Examples
+    --------
+    >>> from consolidation import DawidSkene
+    >>> from consolidation.simulate import add_copiers, classification
+    >>> sim = classification(600, 12, 3, 4, seed=0)
+    >>> copied = add_copiers(sim, fraction=0.2, seed=1)
+    >>> ds = DawidSkene().fit(copied.annotations)
+    >>> fewer = drop_copies(ds, copied.annotations)  # worker 12 copied worker 5: it goes
+    >>> fewer.n_answers - sim.annotations.n_answers, fewer.n_workers
+    (169, 13)
+    """
+    check_fitted(estimator)
+    ann = _checked(estimator, annotations, min_shared, min_z, min_agreement)
+    keys, shared, agreed, _, z = _pair_statistics(estimator, ann)
+    flagged = keys[_flagged(shared, agreed, z, min_shared, min_z, min_agreement)]
+    n_w = ann.n_workers
+    group = np.arange(n_w)  # union-find over the reported pairs: group[w] = w's root
+    for key in flagged.tolist():
+        a, b = _root(group, key // n_w), _root(group, key % n_w)
+        group[max(a, b)] = min(a, b)
+    roots = np.asarray([_root(group, w) for w in range(n_w)])
+    answers = np.bincount(ann.workers, minlength=n_w)
+    # The keeper of a group: most answers, then the smallest code.
+    order = np.lexsort((np.arange(n_w), -answers, roots))
+    first = np.ones(n_w, dtype=bool)
+    first[1:] = roots[order][1:] != roots[order][:-1]
+    keeper = np.empty(n_w, dtype=np.int64)
+    keeper[roots[order][first]] = order[first]
+    kept_by = keeper[roots]  # for every worker, the keeper of its group
+    kept = kept_by[ann.workers]  # the keeper of each answer's worker
+    item_keys = ann.items.astype(np.int64) * n_w
+    keeper_answers = (item_keys + ann.workers)[kept == ann.workers]
+    duplicate = (kept != ann.workers) & np.isin(item_keys + kept, keeper_answers)
+    keep = ~duplicate
+    left, workers = np.unique(ann.workers[keep], return_inverse=True)
+    return Annotations.from_codes(
+        ann.items[keep],
+        workers,
+        ann.labels[keep],
+        classes=ann.classes,
+        item_ids=ann.item_ids,
+        worker_ids=ann.worker_ids[left],
+    )
+
+
+def _root(group: NDArray[Any], w: int) -> int:
+    while group[w] != w:
+        w = int(group[w])
+    return w
+
+
+def _checked(
+    estimator: Any, annotations: Any, min_shared: Any, min_z: Any, min_agreement: Any
+) -> Annotations:
+    """Check the estimator, the annotations and the thresholds; return the annotations."""
     if not hasattr(estimator, "confusions_"):
         raise InvalidParameterError(
             "estimator", type(estimator).__name__, "a fitted estimator with confusions_"
@@ -137,20 +240,7 @@ def copying_pairs(
         )
     if not np.array_equal(np.asarray(estimator.worker_ids_), ann.worker_ids):
         raise AnnotationError("the annotations' workers differ from the estimator's workers")
-    keys, shared, agreed, expected, z = _pair_statistics(estimator, ann)
-    keep = _flagged(shared, agreed, z, min_shared, min_z, min_agreement)
-    ids = ann.worker_ids.tolist()
-    return [
-        CopyingPair(
-            ids[keys[j] // ann.n_workers],
-            ids[keys[j] % ann.n_workers],
-            int(shared[j]),
-            float(agreed[j] / shared[j]),
-            float(expected[j] / shared[j]),
-            float(z[j]),
-        )
-        for j in keep.tolist()
-    ]
+    return ann
 
 
 def correlated_workers(estimator: Any, ann: Any) -> set[int]:

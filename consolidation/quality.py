@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
-from ._copying import CopyingPair, copying_pairs, correlated_workers
+from ._copying import CopyingPair, copying_pairs, correlated_workers, drop_copies
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
 from ._temperature import fit_temperature_codes, self_temperature, temper
@@ -42,6 +42,7 @@ __all__ = [
     "accuracy",
     "calibration",
     "copying_pairs",
+    "drop_copies",
     "fit_temperature",
     "gold_codes",
     "next_answer_gain",

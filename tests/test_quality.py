@@ -22,6 +22,7 @@ from consolidation.quality import (
     accuracy,
     calibration,
     copying_pairs,
+    drop_copies,
     gold_codes,
     next_answer_gain,
     plot_confusions,
@@ -381,8 +382,9 @@ def test_copying_pairs_find_copiers_and_nothing_in_an_independent_crowd() -> Non
 
 def test_copying_pairs_refuse_what_they_cannot_judge() -> None:
     rows = [(i, w, (i + (w == "c")) % 2) for i in range(20) for w in ("a", "b", "c")]
-    with pytest.raises(InvalidParameterError, match="estimator"):
-        copying_pairs(MajorityVote().fit(rows), rows)
+    for refuses in (copying_pairs, drop_copies):
+        with pytest.raises(InvalidParameterError, match="estimator"):
+            refuses(MajorityVote().fit(rows), rows)
     ds = DawidSkene(backend="numpy").fit(rows)
     with pytest.raises(InvalidParameterError, match="annotations"):
         copying_pairs(ds)  # DS keeps no annotations
@@ -395,3 +397,46 @@ def test_copying_pairs_refuse_what_they_cannot_judge() -> None:
     est = DawidSkene(backend="numpy").fit(mixed)
     found = copying_pairs(est, mixed, min_z=-np.inf, min_agreement=0.0, min_shared=np.int64(3))
     assert {(p.worker_a, p.worker_b) for p in found} == {("a", 2), ("a", ("c", 1)), (2, ("c", 1))}
+
+
+def test_drop_copies_gives_back_the_crowd_without_its_copiers() -> None:
+    mix = {"sloppy": 0.5, "spammer": 0.5}  # copies of such workers always stand out
+    sim = classification(800, 12, 3, 6, worker_mix=mix, seed=6)
+    copied = add_copiers(sim, 2, fraction=0.25, seed=2)
+    ds = DawidSkene().fit(copied.annotations)
+    assert len(copying_pairs(ds, copied.annotations)) == 9  # 3 groups of 3
+    fewer = drop_copies(ds, copied.annotations)
+    assert sorted(fewer.to_records()) == sorted(sim.annotations.to_records())
+    again = DawidSkene().fit(fewer)
+    np.testing.assert_array_equal(
+        again.label_codes_, DawidSkene().fit(sim.annotations).label_codes_
+    )
+    # Copies that answer at random 30% of the time are not near-exact: nothing goes.
+    loose = add_copiers(sim, 1, fraction=0.25, fidelity=0.7, seed=2)
+    fitted = DawidSkene().fit(loose.annotations)
+    assert copying_pairs(fitted, loose.annotations)  # they are still found
+    assert drop_copies(fitted, loose.annotations).n_answers == loose.annotations.n_answers
+
+
+def test_drop_copies_keeps_what_a_copier_adds() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 60)
+    rows = []
+    for i in range(60):
+        rows += [
+            (i, w, int(rng.integers(0, 3)) if rng.random() < 0.2 else int(truth[i])) for w in "cde"
+        ]
+        if i < 40:  # a spammer on items 0-39, and b copies it on 0-29
+            answer = int(rng.integers(0, 3))
+            rows.append((i, "a", answer))
+            if i < 30:
+                rows.append((i, "b", answer))
+        elif i < 50:
+            rows.append((i, "b", int(rng.integers(0, 3))))  # b alone on 40-49: not a copy there
+    ds = DawidSkene(backend="numpy").fit(rows)
+    assert [(p.worker_a, p.worker_b) for p in copying_pairs(ds, rows)] == [("a", "b")]
+    kept = drop_copies(ds, rows).to_records()
+    # a and b have 40 answers each: a (the first) is kept whole, b keeps what a did not answer.
+    assert {i for i, w, _ in kept if w == "a"} == set(range(40))
+    assert {i for i, w, _ in kept if w == "b"} == set(range(40, 50))
+    assert len(kept) == len(rows) - 30
