@@ -216,8 +216,18 @@ def cmd_classify(args: argparse.Namespace) -> int:
     check_cap(args.max_confidence)
     if args.self_calibrate and args.method != "default":
         raise UsageError("--self-calibrate needs --method default")
+    if args.drop_copies and (args.method == "mv" or args.state):
+        raise UsageError("--drop-copies needs a method with confusion matrices, and no --state")
     acc = accounting(args)
     est, ann, text, note = fit_classification(args, acc, args.method, state_path=args.state)
+    if args.drop_copies:
+        fewer = quality.drop_copies(est, ann)
+        dropped = ann.n_answers - fewer.n_answers
+        note += f", {dropped} answers of copies dropped"
+        if dropped:
+            est.fit(fewer)
+            if getattr(est, "selected_params_", None) is not None:
+                note += f", fitted again ({describe_setting(est.selected_params_)})"
     if args.calibrate:
         note += calibrate(est, args.calibrate, args.input)
     elif args.self_calibrate:

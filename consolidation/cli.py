@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="gold labels (item,label) of a sample of items: hold the class mix they show fixed "
         "(counts + 0.5 per class) instead of learning it from the answers (method default)",
     )
+    p.add_argument(
+        "--drop-copies",
+        action="store_true",
+        help="fit, remove the answers that near-exact copies of another worker repeat "
+        "(quality.drop_copies), fit again (methods with confusion matrices; not with --state)",
+    )
     p.add_argument("--max-confidence", type=float, metavar="X", help="cap confidences (0.95 = AWS)")
     _manifest_options(p)
     p.add_argument("--text", action="store_true", help="manifest type text-classification")

@@ -836,6 +836,33 @@ def test_workers_copying_writes_the_pairs_of_copiers(
     assert "--copying needs a method with confusion matrices" in capsys.readouterr().err
 
 
+def test_classify_drop_copies_fits_again_without_the_copies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers, truth = tmp_path / "a.csv", tmp_path / "t.csv"
+    argv = ["simulate", "--n-items", "600", "--n-workers", "12", "--answers-per-item", "6"]
+    argv += ["--worker-mix", "reliable=0.3,sloppy=0.4,spammer=0.3", "--copiers", "1"]
+    argv += ["--copied", "0.25", "--seed", "3", "-o", str(answers), "--truth", str(truth), "-q"]
+    assert main(argv) == 0
+    gold = {r["item"]: r["label"] for r in _csv(truth.read_text())}
+
+    def accuracy(rows: list[dict[str, str]]) -> float:
+        return sum(gold[r["item"]] == r["label"] for r in rows) / len(rows)
+
+    for method in ("ds", "default"):
+        assert main(["classify", str(answers), "-m", method]) == 0
+        plain = _csv(capsys.readouterr().out)
+        assert main(["classify", str(answers), "-m", method, "--drop-copies"]) == 0
+        out, err = capsys.readouterr()
+        assert ", 892 answers of copies dropped" in err  # the three copiers' answers
+        assert [r["item"] for r in _csv(out)] == [r["item"] for r in plain]  # every item
+        assert accuracy(_csv(out)) > accuracy(plain) + 0.03
+    assert main(["classify", str(answers), "-m", "mv", "--drop-copies"]) == 2
+    assert "--drop-copies needs a method with confusion matrices" in capsys.readouterr().err
+    state = str(tmp_path / "s.json")
+    assert main(["classify", str(answers), "-m", "ds", "--drop-copies", "--state", state]) == 2
+
+
 def test_workers_png_without_matplotlib(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
