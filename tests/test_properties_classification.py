@@ -193,3 +193,34 @@ def test_adding_a_spammer_barely_changes_mds_labels(seed: int) -> None:
     assert (
         np.mean(spammed.label_codes_ == sim.truth) >= np.mean(base.label_codes_ == sim.truth) - 0.03
     )
+
+
+@given(
+    sim=crowds(),
+    copies=st.integers(1, 2),
+    fraction=st.sampled_from([0.2, 0.5, 1.0]),
+    fidelity=st.sampled_from([0.5, 1.0]),
+    seed=st.integers(0, 1000),
+)
+def test_copying_pairs_cover_every_pair_and_drop_copies_only_removes(
+    sim: ClassificationSimulation, copies: int, fraction: float, fidelity: float, seed: int
+) -> None:
+    from consolidation.quality import copying_pairs, drop_copies
+    from consolidation.simulate import add_copiers
+
+    ann = add_copiers(sim, copies, fraction=fraction, fidelity=fidelity, seed=seed).annotations
+    ds = DawidSkene(backend="numpy").fit(ann)
+    pairs = copying_pairs(ds, ann, min_shared=1, min_z=-np.inf, min_agreement=0.0)
+    by_item: dict[int, set[int]] = {}
+    for i, w in zip(ann.items.tolist(), ann.worker_ids[ann.workers].tolist(), strict=True):
+        by_item.setdefault(i, set()).add(w)
+    sharing = {(a, b) for ws in by_item.values() for a in ws for b in ws if a < b}
+    assert {(p.worker_a, p.worker_b) for p in pairs} == sharing  # each pair once, a < b
+    for p in pairs:
+        assert p.shared >= 1
+        assert 0.0 <= p.agreement <= 1.0
+        assert 0.0 <= p.expected <= 1.0
+        assert np.isfinite(p.z)
+    fewer = drop_copies(ds, ann)
+    assert fewer.n_items == ann.n_items  # no item loses all its answers
+    assert set(fewer.to_records()) <= set(ann.to_records())
