@@ -105,7 +105,8 @@ def copying_pairs(
     spammers, a sloppy worker and its copy were judged 98% accurate by DS and scored z = 3.0.
     The more answers per item, the less a copy group can outvote, and the better it is found.
     Time and memory grow with the pairs of answers to the same item, ``sum_i r_i (r_i - 1) / 2``
-    for ``r_i`` answers to item ``i``: 1e6 answers, five per item, take about a second.
+    for ``r_i`` answers to item ``i`` (about 120 bytes each at the peak): 1e6 answers, five per
+    item, take about a second and 230 MB.
 
     Examples
     --------
@@ -243,8 +244,24 @@ def _checked(
     return ann
 
 
+#: Above this many pairs of answers to the same item (about 120 bytes each at the peak), the
+#: worker report leaves out its ``correlated`` flag; :func:`copying_pairs` still computes them.
+REPORT_MAX_PAIRS = 10_000_000
+
+
+def answer_pairs(ann: Any) -> int:
+    """Return the number of pairs of answers to the same item (what the pair statistics cost)."""
+    per_item = np.bincount(ann.items).astype(np.int64)
+    return int((per_item * (per_item - 1) // 2).sum())
+
+
 def correlated_workers(estimator: Any, ann: Any) -> set[int]:
-    """Return the codes of the workers in a pair that :func:`copying_pairs` reports by default."""
+    """Return the codes of the workers in a pair that :func:`copying_pairs` reports by default.
+
+    Empty above :data:`REPORT_MAX_PAIRS` pairs of answers: the report stays cheap.
+    """
+    if answer_pairs(ann) > REPORT_MAX_PAIRS:
+        return set()
     keys, shared, agreed, _, z = _pair_statistics(estimator, ann)
     flagged = keys[_flagged(shared, agreed, z, _MIN_SHARED, _MIN_Z, _MIN_AGREEMENT)]
     return set((flagged // ann.n_workers).tolist()) | set((flagged % ann.n_workers).tolist())

@@ -466,7 +466,8 @@ def worker_report(
         ``1/K`` and 1. A worker below chance with a high spammer score is ``adversarial``.
         With the annotations and a model, a worker in a pair that :func:`copying_pairs` reports
         is also flagged ``correlated``: it agrees with another worker far more often than
-        independent workers would.
+        independent workers would (left out above 10 million pairs of answers to the same
+        item, which would cost memory; call :func:`copying_pairs` for those).
 
     Returns
     -------

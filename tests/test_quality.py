@@ -440,3 +440,18 @@ def test_drop_copies_keeps_what_a_copier_adds() -> None:
     assert {i for i, w, _ in kept if w == "a"} == set(range(40))
     assert {i for i, w, _ in kept if w == "b"} == set(range(40, 50))
     assert len(kept) == len(rows) - 30
+
+
+def test_the_report_leaves_out_correlated_above_its_pair_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consolidation import _copying
+
+    sim = add_copiers(classification(600, 12, 3, 4, seed=0), fraction=0.2, seed=1)
+    ann = sim.annotations
+    ds = DawidSkene().fit(ann)
+    assert worker_report(ds, ann).flagged("correlated")
+    assert _copying.answer_pairs(ann) == sum(r * (r - 1) // 2 for r in np.bincount(ann.items))
+    monkeypatch.setattr(_copying, "REPORT_MAX_PAIRS", _copying.answer_pairs(ann) - 1)
+    assert worker_report(ds, ann).flagged("correlated") == []  # the report stays cheap
+    assert copying_pairs(ds, ann)  # asked for, the pairs are still computed
