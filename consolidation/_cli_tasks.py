@@ -186,12 +186,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if args.copiers is not None:
+        given = {"fraction": args.copied, "fidelity": args.fidelity}
         sim = simulate.add_copiers(
             sim,
             args.copiers,
-            fraction=1.0 if args.copied is None else args.copied,
-            fidelity=1.0 if args.fidelity is None else args.fidelity,
             seed=np.random.SeedSequence(args.seed).spawn(1)[0],  # a stream of its own
+            **{name: value for name, value in given.items() if value is not None},
         )
     elif args.copied is not None or args.fidelity is not None:
         raise UsageError("--copied and --fidelity need --copiers")

@@ -12,7 +12,6 @@ A pair of copiers agrees on their mistakes too, which independent workers rarely
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from numpy.typing import NDArray
 from ._annotations import Annotations
 from ._base import annotations_of, check_fitted
 from ._errors import AnnotationError, InvalidParameterError
+from ._mix import check_count, check_real
 
 __all__ = ["CopyingPair", "copying_pairs", "drop_copies"]
 
@@ -121,7 +121,6 @@ def copying_pairs(
     >>> [(p.worker_a, p.worker_b) for p in copying_pairs(ds, sim.annotations, min_z=4)]
     [(5, 12), (6, 13)]
     """
-    check_fitted(estimator)
     ann = _checked(estimator, annotations, min_shared, min_z, min_agreement)
     keys, shared, agreed, expected, z = _pair_statistics(estimator, ann)
     keep = _flagged(shared, agreed, z, min_shared, min_z, min_agreement)
@@ -180,7 +179,6 @@ def drop_copies(
     >>> fewer.n_answers - sim.annotations.n_answers, fewer.n_workers
     (169, 13)
     """
-    check_fitted(estimator)
     ann = _checked(estimator, annotations, min_shared, min_z, min_agreement)
     keys, shared, agreed, _, z = _pair_statistics(estimator, ann)
     flagged = keys[_flagged(shared, agreed, z, min_shared, min_z, min_agreement)]
@@ -224,16 +222,14 @@ def _checked(
     estimator: Any, annotations: Any, min_shared: Any, min_z: Any, min_agreement: Any
 ) -> Annotations:
     """Check the estimator, the annotations and the thresholds; return the annotations."""
+    check_fitted(estimator)
     if not hasattr(estimator, "confusions_"):
         raise InvalidParameterError(
             "estimator", type(estimator).__name__, "a fitted estimator with confusions_"
         )
-    if not _is(min_shared, numbers.Integral) or min_shared < 1:
-        raise InvalidParameterError("min_shared", min_shared, "an int >= 1")
-    if not _is(min_z, numbers.Real) or np.isnan(min_z):
-        raise InvalidParameterError("min_z", min_z, "a number (-inf keeps every pair)")
-    if not _is(min_agreement, numbers.Real) or not 0.0 <= min_agreement <= 1.0:
-        raise InvalidParameterError("min_agreement", min_agreement, "a number in [0, 1]")
+    check_count("min_shared", min_shared, 1)
+    check_real("min_z", min_z, -np.inf, np.inf)  # -inf keeps every pair; NaN is refused
+    check_real("min_agreement", min_agreement, 0.0, 1.0)
     ann = annotations_of(estimator, annotations)
     if ann is None:
         raise InvalidParameterError(
@@ -304,10 +300,6 @@ def _flagged(
         (shared >= min_shared) & (z >= min_z) & (agreed >= min_agreement * shared)
     )
     return keep[np.argsort(-z[keep], kind="stable")]
-
-
-def _is(value: Any, kind: type) -> bool:
-    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _pairs_of_answers(

@@ -1,4 +1,4 @@
-"""Helpers shared by the simulators: worker mix (fractions per kind -> counts), parameter checks."""
+"""Shared helpers: the simulators' worker mix (fractions per kind -> counts), parameter checks."""
 
 from __future__ import annotations
 

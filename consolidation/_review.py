@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
 from ._errors import InvalidParameterError
+from ._mix import check_real
 
 __all__ = ["TIE_TOL", "AnswerGain", "ReviewItem", "next_answer_gain", "review_queue"]
 
@@ -89,7 +90,7 @@ def review_queue(
     """
     check_fitted(estimator)
     if threshold is not None:
-        _check_real("threshold", threshold, 0.0, 1.0)
+        check_real("threshold", threshold, 0.0, 1.0)
     if budget is not None and (
         isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0
     ):
@@ -243,10 +244,3 @@ def next_answer_gain(
         )
         for i in order.tolist()
     ]
-
-
-def _check_real(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
-    if not low <= float(value) <= high:
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
