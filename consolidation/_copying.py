@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from ._annotations import Annotations
 from ._base import annotations_of, check_fitted
+from ._checks import check_count, check_real
 from ._errors import AnnotationError, InvalidParameterError
-from ._mix import check_count, check_real
 
 __all__ = ["CopyingPair", "copying_pairs", "drop_copies"]
 
@@ -228,7 +228,7 @@ def _checked(
             "estimator", type(estimator).__name__, "a fitted estimator with confusions_"
         )
     check_count("min_shared", min_shared, 1)
-    check_real("min_z", min_z, -np.inf, np.inf)  # -inf keeps every pair; NaN is refused
+    check_real("min_z", min_z, finite=False)  # -inf keeps every pair; NaN is refused
     check_real("min_agreement", min_agreement, 0.0, 1.0)
     ann = annotations_of(estimator, annotations)
     if ann is None:

@@ -1,16 +1,15 @@
-"""Shared helpers: the simulators' worker mix (fractions per kind -> counts), parameter checks."""
+"""The simulators' worker mix: fractions per kind -> counts of workers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import InvalidParameterError
 
-__all__ = ["check_count", "check_real", "kind_counts"]
+__all__ = ["kind_counts"]
 
 
 def kind_counts(
@@ -47,18 +46,3 @@ def kind_counts(
     order = np.argsort(-(quotas - counts), kind="stable")
     counts[order[: n_workers - int(counts.sum())]] += 1
     return counts
-
-
-def check_count(name: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an int if it is one (not a bool) and ``>= minimum``; else raise."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidParameterError(name, value, f"an int >= {minimum}")
-    return int(value)
-
-
-def check_real(name: str, value: Any, low: float, high: float) -> float:
-    """Return ``value`` as a float if it is a real number (not a bool) in ``[low, high]``."""
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-    if not ok or not low <= float(value) <= high:
-        raise InvalidParameterError(name, value, f"a number in [{low}, {high}]")
-    return float(value)

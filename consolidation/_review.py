@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
+from ._checks import check_count, check_real
 from ._errors import InvalidParameterError
-from ._mix import check_real
 
 __all__ = ["TIE_TOL", "AnswerGain", "ReviewItem", "next_answer_gain", "review_queue"]
 
@@ -91,10 +91,8 @@ def review_queue(
     check_fitted(estimator)
     if threshold is not None:
         check_real("threshold", threshold, 0.0, 1.0)
-    if budget is not None and (
-        isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 0
-    ):
-        raise InvalidParameterError("budget", budget, "None or an integer >= 0")
+    if budget is not None:
+        check_count("budget", budget, 0)
     ann = annotations_of(estimator, annotations)
     post = np.asarray(estimator.posteriors_, dtype=np.float64)
     conf = np.asarray(estimator.confidence_, dtype=np.float64)

@@ -26,9 +26,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._box_annotations import BoxAnnotations
+from ._checks import check_count, check_real
 from ._errors import InvalidParameterError
 from ._kernels.iou import _ranges, iou_matrix
-from ._mix import check_count, check_real, kind_counts
+from ._mix import kind_counts
 
 __all__ = [
     "BOX_KINDS",
@@ -184,7 +185,7 @@ def boxes(
     per_item = n_workers if workers_per_item is None else workers_per_item
     per_item = check_count("workers_per_item", per_item, 1)
     if per_item > n_workers:
-        raise InvalidParameterError("workers_per_item", per_item, f"an int in [1, {n_workers}]")
+        raise InvalidParameterError("workers_per_item", per_item, f"an integer in [1, {n_workers}]")
     try:
         width, height = (float(v) for v in image_size)
     except (TypeError, ValueError) as exc:

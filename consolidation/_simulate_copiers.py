@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._annotations import Annotations
-from ._errors import InvalidParameterError
-from ._mix import check_count, check_real
+from ._checks import check_count, check_real
 
 if TYPE_CHECKING:
     from .simulate import ClassificationSimulation, Seed
@@ -79,9 +78,7 @@ def add_copiers(
     10
     """
     copies = check_count("copies", copies, 1)
-    fraction = check_real("fraction", fraction, 0.0, 1.0)
-    if fraction == 0.0:
-        raise InvalidParameterError("fraction", fraction, "a number in (0, 1]")
+    fraction = check_real("fraction", fraction, 0.0, 1.0, low_open=True)
     fidelity = check_real("fidelity", fidelity, 0.0, 1.0)
     ann: Annotations = sim.annotations
     w, k = ann.n_workers, ann.n_classes

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._checks import check_real
 from ._errors import InvalidParameterError
 
 __all__ = ["fit_temperature_codes", "self_temperature", "temper"]
@@ -49,13 +50,7 @@ def temper(posteriors: ArrayLike, temperature: float) -> F64:
     >>> temper([[0.9, 0.1], [0.5, 0.5]], 2.0).round(3).tolist()
     [[0.75, 0.25], [0.5, 0.5]]
     """
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, int | float | np.integer | np.floating)
-        or not np.isfinite(temperature)
-        or temperature <= 0
-    ):
-        raise InvalidParameterError("temperature", temperature, "a positive, finite number")
+    check_real("temperature", temperature, 0.0, low_open=True)
     post = np.asarray(posteriors, dtype=np.float64)
     if post.ndim != 2:
         raise InvalidParameterError("posteriors", f"shape {post.shape}", "an (n, K) array")

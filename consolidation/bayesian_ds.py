@@ -57,11 +57,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._annotations import Annotations
+from ._checks import check_count, check_real
 from ._dirichlet import dirichlet_stats, kl_dirichlet, pooled_mean
 from ._errors import InvalidParameterError
 from ._kernels.em import column_sums, e_step, group_sums, m_step_counts, max_change
 from ._threads import check_n_jobs, map_ordered, raise_if_cancelled
-from .dawid_skene import _check_number, _EMConsolidator
+from .dawid_skene import _EMConsolidator
 from .worker_state import WorkerState
 
 __all__ = ["BayesianDawidSkene", "default_estimator"]
@@ -232,7 +233,7 @@ class BayesianDawidSkene(_EMConsolidator):
 
     def _validate(self) -> None:
         super()._validate()
-        _check_number("n_restarts", self.n_restarts, 1, 1000, integer=True)
+        check_count("n_restarts", self.n_restarts, 1, 1000)
         for setting in self._settings():
             _check_setting(setting)
         prior = self.class_prior
@@ -240,10 +241,10 @@ class BayesianDawidSkene(_EMConsolidator):
             if prior != "majority":
                 raise InvalidParameterError("class_prior", prior, _CLASS_PRIOR_ALLOWED)
         elif isinstance(prior, numbers.Real):
-            _check_number("class_prior", prior, 0.0, 1e12, low_open=True)
+            check_real("class_prior", prior, 0.0, 1e12, low_open=True)
         elif not isinstance(prior, Mapping) and not hasattr(prior, "__len__"):
             raise InvalidParameterError("class_prior", prior, _CLASS_PRIOR_ALLOWED)
-        _check_number("seed", self.seed, 0, 2**63 - 1, integer=True)
+        check_count("seed", self.seed, 0, 2**63 - 1)
         check_n_jobs(self.n_jobs)
 
     def _settings(self) -> list[dict[str, Any]]:
@@ -540,11 +541,11 @@ def _known_mix(prior: Any, classes: NDArray[Any]) -> F64 | None:
 
 
 def _check_setting(setting: Mapping[str, Any]) -> None:
-    _check_number("n_subtypes", setting["n_subtypes"], 1, 64, integer=True)
+    check_count("n_subtypes", setting["n_subtypes"], 1, 64)
     for name in ("diag_prior", "off_prior", "subtype_prior"):
-        _check_number(name, setting[name], 0.0, 1e12, low_open=True)
+        check_real(name, setting[name], 0.0, 1e12, low_open=True)
     if setting["pooled_prior"] is not None:
-        _check_number("pooled_prior", setting["pooled_prior"], 0.0, 1e12, low_open=True)
+        check_real("pooled_prior", setting["pooled_prior"], 0.0, 1e12, low_open=True)
 
 
 def default_estimator() -> BayesianDawidSkene:

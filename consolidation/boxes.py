@@ -6,8 +6,6 @@ see :class:`BoxConsolidator`.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -16,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._box_annotations import BoxAnnotations
+from ._checks import check_count, check_real
 from ._errors import AnnotationError, InvalidParameterError, NotFittedError
 from ._kernels._backend import resolve_backend
 from ._kernels.iou import _ranges, cluster_boxes, paired_iou_kernel, segment_sort
@@ -237,17 +236,12 @@ class BoxConsolidator(Params):
         self.backend = backend
 
     def _check_params(self) -> None:
-        tau: Any = self.iou_threshold
-        if not _is_real(tau) or not 0.0 < float(tau) <= 1.0:
-            raise InvalidParameterError("iou_threshold", tau, "a number in (0, 1]")
-        votes: Any = self.min_votes
-        if isinstance(votes, bool) or not isinstance(votes, numbers.Integral) or votes < 1:
-            raise InvalidParameterError("min_votes", votes, "an integer >= 1")
+        check_real("iou_threshold", self.iou_threshold, 0.0, 1.0, low_open=True)
+        check_count("min_votes", self.min_votes, 1)
         if self.fusion not in _FUSIONS:
             raise InvalidParameterError("fusion", self.fusion, "one of 'mean', 'median'")
-        cap: Any = self.max_confidence
-        if cap is not None and (not _is_real(cap) or not 0.0 <= float(cap) <= 1.0):
-            raise InvalidParameterError("max_confidence", cap, "None or a number in [0, 1]")
+        if self.max_confidence is not None:
+            check_real("max_confidence", self.max_confidence, 0.0, 1.0)
 
     def fit(
         self,
@@ -420,9 +414,3 @@ def _clip(box: NDArray[np.float64], sizes: NDArray[np.float64]) -> NDArray[np.fl
         out[:, lo] = new_start
         out[:, ext] = np.where(changed, new_end - new_start, box[:, ext])
     return out
-
-
-def _is_real(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    return math.isfinite(float(value))

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from ._annotations import Annotations
 from ._base import BaseConsolidator, as_annotations, check_fitted
+from ._checks import check_count, check_real
 from ._errors import InvalidParameterError
 from ._kernels import resolve_backend
 from ._kernels.em import column_sums, e_step, m_step_counts
@@ -76,22 +77,6 @@ def _sweep(
     return loglik
 
 
-def _check_number(
-    name: str, value: Any, low: float, high: float, *, integer: bool = False, low_open: bool = False
-) -> None:
-    ok_type = (
-        isinstance(value, int | np.integer)
-        if integer
-        else isinstance(value, int | float | np.integer | np.floating)
-    )
-    if isinstance(value, bool) or not ok_type:
-        raise InvalidParameterError(name, value, "an integer" if integer else "a number")
-    below = value <= low if low_open else value < low
-    if not np.isfinite(value) or below or value > high:
-        bracket = "(" if low_open else "["
-        raise InvalidParameterError(name, value, f"a value in {bracket}{low}, {high}]")
-
-
 class _EMConsolidator(BaseConsolidator):
     """Shared fit skeleton: validation, warm start mapping, outputs and worker state."""
 
@@ -109,8 +94,8 @@ class _EMConsolidator(BaseConsolidator):
     tol: float
 
     def _validate(self) -> None:
-        _check_number("max_iter", self.max_iter, 1, 1_000_000, integer=True)
-        _check_number("tol", self.tol, 0.0, 1.0)
+        check_count("max_iter", self.max_iter, 1, 1_000_000)
+        check_real("tol", self.tol, 0.0, 1.0)
 
     def fit(self, annotations: Any, *, warm_start: WorkerState | None = None) -> Any:
         """Fit the model.
@@ -275,7 +260,7 @@ class DawidSkene(_EMConsolidator):
 
     def _validate(self) -> None:
         super()._validate()
-        _check_number("smoothing", self.smoothing, 0.0, 1e12)
+        check_real("smoothing", self.smoothing, 0.0, 1e12)
 
     def _initial_posteriors(
         self,
@@ -446,11 +431,11 @@ class ModifiedDawidSkene(_EMConsolidator):
 
     def _validate(self) -> None:
         super()._validate()
-        _check_number("initial_accuracy", self.initial_accuracy, 0.0, 1.0)
+        check_real("initial_accuracy", self.initial_accuracy, 0.0, 1.0)
         if self.max_confidence is not None:
-            _check_number("max_confidence", self.max_confidence, 0.0, 1.0, low_open=True)
+            check_real("max_confidence", self.max_confidence, 0.0, 1.0, low_open=True)
         if self.fixed_iter is not None:
-            _check_number("fixed_iter", self.fixed_iter, 1, 1_000_000, integer=True)
+            check_count("fixed_iter", self.fixed_iter, 1, 1_000_000)
 
     def _confidence(self, post: NDArray[np.float64]) -> NDArray[np.float64]:
         conf: NDArray[np.float64] = post.max(axis=1)

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._annotations import CODE_DTYPE, Annotations, EncodedIds, _dedupe, encode_ids
 from ._base import check_fitted
+from ._checks import check_real
 from ._errors import AnnotationError, InvalidParameterError
 from ._params import Params
 from .dawid_skene import ModifiedDawidSkene
@@ -294,9 +295,7 @@ class MultiLabelConsolidator(Params):
         """
         if self.output not in _OUTPUTS:
             raise InvalidParameterError("output", self.output, "'union' or 'threshold'")
-        thr = self.threshold
-        if isinstance(thr, bool) or not isinstance(thr, int | float) or not 0.0 <= thr <= 1.0:
-            raise InvalidParameterError("threshold", thr, "a number in [0, 1]")
+        thr = check_real("threshold", self.threshold, 0.0, 1.0)
         self._fresh_base()  # validate before any work
         ann = _as_multilabel(annotations, classes)
         n, c = ann.n_items, ann.n_classes
@@ -319,7 +318,7 @@ class MultiLabelConsolidator(Params):
         self.probabilities_ = probs
         self.votes_ = votes
         self.n_answers_ = np.bincount(ann.items, minlength=n).astype(np.int64)
-        self.selected_ = votes > 0 if self.output == "union" else probs >= float(thr)
+        self.selected_ = votes > 0 if self.output == "union" else probs >= thr
         self.confusions_ = confusions
         self.estimators_ = estimators
         return self

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
+from ._checks import check_count
 from ._copying import CopyingPair, copying_pairs, correlated_workers, drop_copies
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
@@ -280,8 +281,7 @@ def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     >>> round(cal.ece, 3), [b.count for b in cal.bins if b.count]
     (0.1, [2, 2])
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise InvalidParameterError("n_bins", n_bins, "an integer >= 1")
+    check_count("n_bins", n_bins, 1)
     post, codes = _scored_rows(posteriors, gold)
     n = int(codes.size)
     if n == 0:

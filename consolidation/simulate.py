@@ -35,8 +35,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._annotations import Annotations
+from ._checks import check_count, check_real
 from ._errors import InvalidParameterError
-from ._mix import check_count, check_real, kind_counts
+from ._mix import kind_counts
 from ._simulate_copiers import add_copiers
 
 __all__ = [

@@ -1,0 +1,103 @@
+"""The shared parameter checks, and that every public numeric parameter goes through them alike."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+from consolidation import (
+    BayesianDawidSkene,
+    BoxConsolidator,
+    DawidSkene,
+    InvalidParameterError,
+    ModifiedDawidSkene,
+    MultiLabelConsolidator,
+    quality,
+)
+from consolidation._checks import check_count, check_real
+
+ROWS = [("a", "w1", 0), ("a", "w2", 0), ("b", "w1", 1), ("b", "w2", 1), ("c", "w1", 0)]
+BOXES = [("img", "w1", "bird", 10, 10, 40, 40), ("img", "w2", "bird", 12, 8, 40, 44)]
+SETS = [(item, worker, {label}) for item, worker, label in ROWS]
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3)])
+def test_count_accepts_any_integer_and_returns_an_int(value: Any) -> None:
+    out = check_count("n", value, 1, 5)
+    assert out == 3
+    assert type(out) is int
+
+
+@pytest.mark.parametrize("value", [True, 3.0, "3", None, 0, 6, np.float64(3)])
+def test_count_refuses_bools_non_integers_and_out_of_range(value: Any) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'n'.*expected an integer in \[1, 5\]"):
+        check_count("n", value, 1, 5)
+
+
+def test_count_without_maximum_says_so() -> None:
+    with pytest.raises(InvalidParameterError, match="expected an integer >= 0"):
+        check_count("budget", -1, 0)
+
+
+@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), np.int8(1), Fraction(1, 2)])
+def test_real_accepts_any_real_and_returns_a_float(value: Any) -> None:
+    out = check_real("x", value, 0.0, 1.0)
+    assert out == float(value)
+    assert type(out) is float
+
+
+@pytest.mark.parametrize("value", [False, math.nan, np.nan, -0.1, 1.5, "0.5", None, 1j])
+def test_real_refuses_bools_nan_strings_and_out_of_range(value: Any) -> None:
+    with pytest.raises(InvalidParameterError, match=r"expected a finite number in \[0, 1\]"):
+        check_real("x", value, 0.0, 1.0)
+
+
+def test_real_open_lower_bound() -> None:
+    assert check_real("t", 1e-300, 0.0, low_open=True) == 1e-300
+    with pytest.raises(InvalidParameterError, match=r"expected a finite number > 0$"):
+        check_real("t", 0.0, 0.0, low_open=True)
+    with pytest.raises(InvalidParameterError, match=r"a finite number in \(0, 1\]"):
+        check_real("t", 0, 0.0, 1.0, low_open=True)
+
+
+def test_real_infinities_only_where_allowed() -> None:
+    with pytest.raises(InvalidParameterError, match=r"expected a finite number$"):
+        check_real("z", math.inf)
+    assert check_real("z", -math.inf, finite=False) == -math.inf
+    with pytest.raises(InvalidParameterError, match=r"expected a number$"):
+        check_real("z", math.nan, finite=False)
+    with pytest.raises(InvalidParameterError, match="expected a finite number <= 2"):
+        check_real("z", 3.0, high=2.0)
+
+
+# Every estimator and report takes numpy scalars where it takes numbers, and refuses a bool or NaN
+# with the parameter's name: (factory of the call, the parameter, a good numpy value).
+CASES: list[tuple[Any, str, Any]] = [
+    (lambda v: DawidSkene(tol=v).fit(ROWS), "tol", np.float32(1e-3)),
+    (lambda v: DawidSkene(max_iter=v).fit(ROWS), "max_iter", np.int32(5)),
+    (
+        lambda v: ModifiedDawidSkene(initial_accuracy=v).fit(ROWS),
+        "initial_accuracy",
+        np.float32(0.7),
+    ),
+    (lambda v: BayesianDawidSkene(diag_prior=v).fit(ROWS), "diag_prior", np.float32(2.0)),
+    (lambda v: BayesianDawidSkene(n_subtypes=v).fit(ROWS), "n_subtypes", np.int16(2)),
+    (lambda v: MultiLabelConsolidator(threshold=v).fit(SETS), "threshold", np.float32(0.5)),
+    (lambda v: BoxConsolidator(iou_threshold=v).fit(BOXES), "iou_threshold", np.float32(0.5)),
+    (lambda v: quality.calibration([[0.9, 0.1]], [0], n_bins=v), "n_bins", np.int64(4)),
+    (lambda v: quality.temper([[0.9, 0.1]], v), "temperature", np.float32(2.0)),
+]
+
+
+@pytest.mark.parametrize(("call", "name", "good"), CASES, ids=[c[1] for c in CASES])
+def test_public_parameters_take_numpy_scalars_and_refuse_bools_and_nan(
+    call: Any, name: str, good: Any
+) -> None:
+    call(good)
+    for bad in (True, math.nan):
+        with pytest.raises(InvalidParameterError, match=f"'{name}'"):
+            call(bad)
