@@ -264,7 +264,7 @@ def multilabel_contents(
                 date,
                 **{
                     "class-map": {str(k): classes[k] for k in ids},
-                    "confidence-map": {str(k): _round(estimator.probabilities_[i, k]) for k in ids},
+                    "confidence-map": {str(k): _round(estimator.confidences_[i, k]) for k in ids},
                 },
             ),
         )

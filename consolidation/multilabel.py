@@ -233,6 +233,10 @@ class MultiLabelConsolidator(Params):
         Decoding tables.
     probabilities_ : ndarray of shape (n_items, n_classes)
         Posterior probability that each class is present.
+    confidences_ : ndarray of shape (n_items, n_classes)
+        The confidence reported per class (``results()``, Ground Truth's ``confidence-map``):
+        ``probabilities_``, capped at the base estimator's ``max_confidence`` where it has one
+        (``ModifiedDawidSkene(max_confidence=0.95)`` reports as the service does).
     votes_ : ndarray of shape (n_items, n_classes)
         Number of workers who picked each class.
     n_answers_ : ndarray of shape (n_items,)
@@ -260,6 +264,7 @@ class MultiLabelConsolidator(Params):
     classes_: NDArray[Any]
     worker_ids_: NDArray[Any]
     probabilities_: NDArray[np.float64]
+    confidences_: NDArray[np.float64]
     votes_: NDArray[np.int64]
     n_answers_: NDArray[np.int64]
     selected_: NDArray[np.bool_]
@@ -316,6 +321,8 @@ class MultiLabelConsolidator(Params):
         self.classes_ = ann.classes
         self.worker_ids_ = ann.worker_ids
         self.probabilities_ = probs
+        cap = getattr(estimators[0], "max_confidence", None) if estimators else None
+        self.confidences_ = probs if cap is None else np.minimum(probs, float(cap))
         self.votes_ = votes
         self.n_answers_ = np.bincount(ann.items, minlength=n).astype(np.int64)
         self.selected_ = votes > 0 if self.output == "union" else probs >= thr
@@ -338,4 +345,4 @@ class MultiLabelConsolidator(Params):
         for i, item in enumerate(self.item_ids_.tolist()):
             picked = np.flatnonzero(self.selected_[i]).tolist()
             labels = tuple(classes[k] for k in picked)
-            yield item, labels, {classes[k]: float(self.probabilities_[i, k]) for k in picked}
+            yield item, labels, {classes[k]: float(self.confidences_[i, k]) for k in picked}

@@ -635,6 +635,18 @@ def test_multilabel_union_and_threshold(tmp_path: Path, capsys: pytest.CaptureFi
     assert "threshold" in capsys.readouterr().err
 
 
+def test_multilabel_mds_service_caps_confidences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "a.jsonl", "".join(json.dumps(r) + "\n" for r in MULTI))
+    assert main(["multilabel", path, "-m", "mds"]) == 0
+    free = [float(c) for r in _csv(capsys.readouterr().out) for c in r["confidences"].split("|")]
+    assert main(["multilabel", path, "-m", "mds-service"]) == 0
+    capped = [float(c) for r in _csv(capsys.readouterr().out) for c in r["confidences"].split("|")]
+    assert max(free) > 0.95
+    assert capped == [min(c, 0.95) for c in free]
+
+
 def test_multilabel_csv_to_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "item,worker,labels\n" + "".join(
         f"{r['item']},{r['worker']},{'|'.join(r['labels'])}\n" for r in MULTI

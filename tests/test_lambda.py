@@ -153,6 +153,11 @@ def test_custom_output_and_multilabel() -> None:
     assert content["birds-metadata"]["type"] == "groundtruth/image-classification-multilabel"
     custom = handler(event, None, settings=Settings(method="mds", output="custom"))
     assert custom[0]["consolidatedAnnotation"]["content"]["birds"]["labels"] == ["cat", "dog"]
+    service = handler(event, None, settings=Settings(method="mds-service"))
+    capped = service[0]["consolidatedAnnotation"]["content"]["birds-metadata"]["confidence-map"]
+    free = content["birds-metadata"]["confidence-map"]
+    assert max(free.values()) > 0.95
+    assert capped == {k: min(v, 0.95) for k, v in free.items()}
 
 
 def test_settings_from_env_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,3 +65,18 @@ def test_contract_and_errors() -> None:
         MultiLabelAnnotations.from_arrays([1], ["w"], [[2]])
     mv = MultiLabelConsolidator(base=MajorityVote(tie_break="first")).fit(rows)
     assert mv.probabilities_.tolist() == [[0.5]]
+
+
+def test_a_capped_base_caps_every_reported_confidence() -> None:
+    sim = multilabel(200, 8, 4, 5, seed=4)
+    ann = MultiLabelAnnotations.from_arrays(sim.items, sim.workers, sim.votes)
+    free = MultiLabelConsolidator().fit(ann)
+    capped = MultiLabelConsolidator(base=ModifiedDawidSkene(max_confidence=0.95)).fit(ann)
+    assert free.confidences_ is free.probabilities_  # no cap: the posteriors themselves
+    assert (free.probabilities_ > 0.95).any()  # so the cap has something to do
+    np.testing.assert_array_equal(capped.probabilities_, free.probabilities_)
+    np.testing.assert_array_equal(capped.confidences_, np.minimum(free.probabilities_, 0.95))
+    np.testing.assert_array_equal(capped.selected_, free.selected_)
+    reported = [c for _, _, conf in capped.results() for c in conf.values()]
+    assert max(reported) == 0.95
+    assert min(reported) < 0.95
