@@ -315,7 +315,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
     copying = ""
     if args.copying:
         pairs = quality.copying_pairs(est, ann)
-        with open(args.copying, "w", encoding="utf-8", newline="") as fh:
+        with output_text(args.copying) as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(["worker_a", "worker_b", "shared", "agreement", "expected", "z"])
             for p in pairs:
@@ -328,7 +328,8 @@ def cmd_workers(args: argparse.Namespace) -> int:
     with output_text(args.output) as out:
         out.write(_table(shown, columns))
     if args.csv:
-        report_obj.to_csv(args.csv)
+        with output_text(args.csv) as fh:
+            report_obj.to_csv(fh)
     if args.png:
         _plot(est, args.png)
     acc.written = len(shown)

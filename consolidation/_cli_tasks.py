@@ -207,7 +207,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         ):
             writer.writerow([items[i], workers[w], names[lab]])
     if args.truth:
-        with open(args.truth, "w", encoding="utf-8", newline="") as fh:
+        with output_text(args.truth) as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(["item", "label"])
             writer.writerows([items[i], names[t]] for i, t in enumerate(sim.truth.tolist()))

@@ -10,11 +10,12 @@ message is ``file:line: field: reason``) or 2 (usage error).
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from manifests._cli_util import run_command
 
-from ._cli_io import PROG, InputError, err
+from ._cli_io import PROG, InputError, UsageError, err
 from ._errors import AnnotationError, InvalidParameterError
 from ._methods import METHODS
 
@@ -372,6 +373,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options that name a file the command writes; the first two may be ``-`` (standard output).
+_OUTPUTS = ("output", "truth", "csv", "copying", "png", "state")
+_STDOUT_OK = ("output", "truth", "csv", "copying")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before any work, outputs that would fail or clobber another file.
+
+    A folder that does not exist, two outputs (or an output and an input) that name the same
+    file, ``-`` (standard output) for more than one output or for a binary file. Without this a
+    command could write its answers and then fail on its truth file, or write over its input.
+    """
+    taken: dict[str, str] = {}
+    for name in ("input", "manifest"):
+        path = getattr(args, name, None)
+        if isinstance(path, str) and path != "-" and os.path.exists(path):
+            taken[os.path.realpath(path)] = "the input" if name == "input" else "--manifest"
+    to_stdout: list[str] = []
+    for name in _OUTPUTS:
+        path = getattr(args, name, None)
+        if not isinstance(path, str) or "://" in path:  # unset, or an s3:// state
+            continue
+        flag = "-o/--output" if name == "output" else f"--{name}"
+        if path == "-":
+            if name not in _STDOUT_OK:
+                raise UsageError(f"{flag} -: give a file path")
+            to_stdout.append(flag)
+            continue
+        if not os.path.isdir(os.path.dirname(path) or "."):
+            raise UsageError(f"{path}: no such file or folder")
+        real = os.path.realpath(path)
+        if real in taken:
+            raise UsageError(f"{flag} {path}: the same file as {taken[real]}")
+        taken[real] = flag
+    if len(to_stdout) > 1:
+        raise UsageError(f"{' and '.join(to_stdout)} both name standard output (-)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    return int(args.func(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gt-consolidate`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
@@ -395,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.n_classes is None:
             args.n_classes = 3
     return run_command(
-        lambda: int(args.func(args)),
+        lambda: _run(args),
         err,
         invalid=(InputError, AnnotationError),
         usage=(InvalidParameterError,),

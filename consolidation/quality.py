@@ -20,7 +20,7 @@ import csv
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -417,15 +417,24 @@ class WorkerReport(Sequence[WorkerRow]):
             out.append(row)
         return out
 
-    def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_rows` with the confusion columns to a CSV file."""
+    def to_csv(self, path: str | os.PathLike[str] | IO[str]) -> None:
+        """Write :meth:`to_rows` with the confusion columns as CSV to a path or a text stream.
+
+        A stream is written to and left open (open it with ``newline=""``).
+        """
+        if not isinstance(path, str | os.PathLike):
+            self._write_csv(path)
+            return
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            self._write_csv(fh)
+
+    def _write_csv(self, out: IO[str]) -> None:
         rows = self.to_rows(confusion=True)
         fields = list(rows[0]) if rows else ["worker"]
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fields, lineterminator="\n")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+        writer = csv.DictWriter(out, fields, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
 
 
 def _nan_last(x: float) -> float:

@@ -745,6 +745,42 @@ def test_simulate_writes_answers_and_truth(
     assert main(["simulate", "--n-workers", "2", "--answers-per-item", "3"]) == 2
 
 
+def test_outputs_are_checked_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["simulate", "--n-items", "20", "--n-workers", "5", "--answers-per-item", "3", "-q"]
+    out = tmp_path / "a.csv"
+    # a truth file in a missing folder: usage error, and the answers are not written either
+    assert main([*sim, "-o", str(out), "--truth", str(tmp_path / "no" / "g.csv")]) == 2
+    assert f"{tmp_path / 'no' / 'g.csv'}: no such file or folder" in capsys.readouterr().err
+    assert not out.exists()
+    # the same file twice would keep only the truth
+    assert main([*sim, "-o", str(out), "--truth", str(tmp_path / "." / "a.csv")]) == 2
+    assert "the same file as -o/--output" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*sim, "--truth", "-"]) == 2  # the answers already take stdout
+    assert "-o/--output and --truth both name standard output (-)" in capsys.readouterr().err
+    # '-' means stdout for a second output once the first goes to a file
+    assert main([*sim, "-o", str(out), "--truth", "-"]) == 0
+    truth = _csv(capsys.readouterr().out)
+    assert len(truth) == 20
+    assert set(truth[0]) == {"item", "label"}
+    assert not (tmp_path / "-").exists()
+    # an output that would overwrite the input it reads
+    assert main(["classify", str(out), "-m", "mv", "-o", str(out)]) == 2
+    assert "the same file as the input" in capsys.readouterr().err
+    assert len(_csv(out.read_text())) == 60
+    # the worker report as CSV on stdout, the table in a file
+    table = tmp_path / "workers.txt"
+    assert main(["workers", str(out), "-m", "mv", "-q", "-o", str(table), "--csv", "-"]) == 0
+    report = _csv(capsys.readouterr().out)
+    assert len(report) == 5
+    assert "worker" in report[0]
+    assert table.read_text().startswith("worker")
+    assert main(["workers", str(out), "-m", "ds", "--png", "-"]) == 2
+    assert "--png -: give a file path" in capsys.readouterr().err
+
+
 def test_simulate_adds_copiers_who_repeat_answers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
