@@ -467,6 +467,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args,
         acc,
         f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
-        f"{len(gold)} gold labels, written {len(rows)} method rows",
+        f"{_gold_note(gold, ann)}, written {len(rows)} method rows",
     )
     return 0
+
+
+def _gold_note(gold: dict[str, str], ann: Annotations) -> str:
+    """Count the gold labels, and say which ones were not scored or not calibrated, and why."""
+    items = {str(i) for i in ann.item_ids.tolist()}
+    classes = {str(c) for c in ann.classes.tolist()}
+    unanswered = sum(item not in items for item in gold)
+    foreign = sum(item in items and label not in classes for item, label in gold.items())
+    note = f"{len(gold)} gold labels"
+    if unanswered:
+        note += f" ({unanswered} of items without answers: not scored)"
+    if foreign:
+        note += f" ({foreign} not a class of the answers: scored wrong, left out of the ECE)"
+    return note

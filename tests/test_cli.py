@@ -838,6 +838,20 @@ def test_evaluate_default_methods(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert methods == expected
 
 
+def test_evaluate_says_which_gold_labels_it_could_not_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = _write(tmp_path / "a.csv", ANSWERS)
+    gold = _write(tmp_path / "g.csv", "item,label\ni1,cat\ni2,dog\nnosuch,cat\ni3,emu\n")
+    assert main(["evaluate", answers, "--gold", gold, "--methods", "mv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1].split()[1].endswith("/3")  # i1, i2, i3 (emu: wrong)
+    assert (
+        "4 gold labels (1 of items without answers: not scored) "
+        "(1 not a class of the answers: scored wrong, left out of the ECE)"
+    ) in captured.err
+
+
 def test_workers_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     answers = tmp_path / "a.csv"
     argv = ["simulate", "--n-items", "200", "--n-workers", "6", "--seed", "5", "-q"]
