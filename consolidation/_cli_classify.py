@@ -195,13 +195,16 @@ def finish_manifest(
     args: argparse.Namespace, contents: dict[str, gt.LabelContent], acc: Accounting
 ) -> str:
     """Write the output manifest; return the accounting text about it."""
-    labelled, unmatched = write_manifest(args.manifest, contents, args.attribute, args.output, acc)
-    if unmatched:
+    labelled, unmatched = write_manifest(
+        args.manifest, contents, args.attribute, args.output, acc, strict=args.on_error == "raise"
+    )
+    if unmatched:  # --on-error skip: written without them, and said so
         print(
             f"{PROG}: warning: {len(unmatched)} consolidated object(s) match no line of "
             f"{args.manifest} (object id = 0-based line number), e.g. {unmatched[0]!r}",
             file=sys.stderr,
         )
+        return f"labelled {labelled}, unmatched {len(unmatched)} (not written)"
     return f"labelled {labelled}"
 
 

@@ -517,8 +517,14 @@ def write_manifest(
     attribute: str,
     output: str,
     acc: Accounting,
+    *,
+    strict: bool = True,
 ) -> tuple[int, list[str]]:
     """Merge label contents into an input manifest (object id = 0-based line number).
+
+    With ``strict``, label contents whose object id matches no line are invalid input: an
+    :class:`InputError` naming them, raised before the output is committed (a file output is
+    written to a temporary file and left untouched).
 
     Returns
     -------
@@ -539,6 +545,13 @@ def write_manifest(
                     labelled += 1
                     matched.add(str(n))
                 yield rec
+        missing = [k for k in contents if k not in matched]
+        if strict and missing:
+            raise InputError(
+                f"{_name(manifest)}: {len(missing)} consolidated object(s) match no line "
+                f"(object id = 0-based line number), e.g. {missing[0]!r}; nothing written "
+                "(--on-error skip writes the others)"
+            )
 
     acc.written += write(merged(), output)
     unmatched = [k for k in contents if k not in matched]

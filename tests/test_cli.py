@@ -542,8 +542,17 @@ def test_classify_manifest_needs_manifest_and_attribute(
     missing = str(tmp_path / "missing.manifest")
     assert main([*argv[:-1], missing, "-a", "pets"]) == 2
     assert f"{missing}: no such file" in capsys.readouterr().err
-    assert main([*argv, "-a", "pets", "-o", str(tmp_path / "o.manifest")]) == 0
+    out = tmp_path / "o.manifest"
+    # 4 items (ids i1..i4 are no line numbers): invalid input, and nothing is written
+    assert main([*argv, "-a", "pets", "-o", str(out)]) == 1
     assert "4 consolidated object(s) match no line" in capsys.readouterr().err
+    assert not out.exists()
+    assert list(tmp_path.glob(".tmp-*")) == []
+    assert main([*argv, "-a", "pets", "-o", str(out), "--on-error", "skip"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 4 consolidated object(s) match no line" in err
+    assert "labelled 0, unmatched 4 (not written)" in err
+    assert len(_lines(out)) == 2
 
 
 def test_classify_warm_start_state_across_batches(
