@@ -121,11 +121,22 @@ def cmd_boxes(args: argparse.Namespace) -> int:
             for item, (w, h) in zip(ann.item_ids.tolist(), ann.image_sizes, strict=True)
             if np.isfinite(w) and np.isfinite(h)
         }
+        unsized = [str(item) for item in ann.item_ids.tolist() if str(item) not in sizes]
+        if unsized and args.on_error == "raise":
+            raise InputError(
+                f"{len(unsized)} image(s) of unknown size, e.g. item {unsized[0]!r}: a Ground "
+                "Truth box label needs image_size (give image_width and image_height columns, "
+                "or answers that carry inputImageProperties); nothing written "
+                "(--on-error skip writes the others)"
+            )
         contents = {
             str(c.item): c
             for c in gt.box_contents(model, job_name=job_name(args), image_sizes=sizes)
+            if str(c.item) in sizes
         }
         extra = ", " + finish_manifest(args, contents, acc)
+        if unsized:
+            extra += f", {len(unsized)} of unknown image size (not written)"
     else:
         with output_text(args.output) as out:
             writer = csv.writer(out, lineterminator="\n")

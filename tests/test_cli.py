@@ -726,6 +726,30 @@ def test_boxes_csv_rows_with_an_empty_answer(
     assert f"{bad}:3: <line>: not a number" in capsys.readouterr().err
 
 
+def test_boxes_manifest_needs_every_image_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "item,worker,label,left,top,width,height,image_width,image_height\n"
+        "0,a,owl,10,10,100,100,640,480\n"
+        "0,b,owl,12,10,100,100,640,480\n"
+        "1,a,owl,10,10,100,100,,\n"
+        "1,b,owl,12,10,100,100,,\n"
+    )
+    answers = _write(tmp_path / "b.csv", text)
+    out = tmp_path / "out.manifest"
+    argv = ["boxes", answers, "--format", "manifest", "-a", "owls", "-o", str(out)]
+    argv += ["--manifest", _manifest_for(tmp_path, 2)]
+    assert main(argv) == 1  # a box label without image_size is no Ground Truth label
+    assert "1 image(s) of unknown size, e.g. item '1'" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*argv, "--on-error", "skip"]) == 0
+    assert "labelled 1, 1 of unknown image size (not written)" in capsys.readouterr().err
+    first, second = _lines(out)
+    assert first["owls"]["image_size"] == [{"width": 640, "height": 480, "depth": 3}]
+    assert "owls" not in second
+
+
 # -------------------------------------------------------------------------------------------------
 # workers, simulate, evaluate
 # -------------------------------------------------------------------------------------------------
