@@ -187,8 +187,20 @@ def check_manifest_args(args: argparse.Namespace) -> None:
         check_attribute_name(args.attribute)
         if not os.path.exists(args.manifest):
             raise UsageError(f"{args.manifest}: no such file or folder")
-    elif args.manifest or args.attribute:
-        raise UsageError("--manifest and --attribute go with --format manifest")
+    else:
+        given = [
+            option
+            for option, value in (
+                ("--manifest", args.manifest),
+                ("--attribute", args.attribute),
+                ("--job-name", args.job_name),
+                ("--text", getattr(args, "text", False)),
+            )
+            if value
+        ]
+        if given:
+            verb = "goes" if len(given) == 1 else "go"
+            raise UsageError(f"{' and '.join(given)} {verb} with --format manifest")
 
 
 def finish_manifest(
@@ -440,6 +452,8 @@ DEFAULT_METHODS = "mv,ds,mds,default"
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Fit several methods on the same answers and score them against gold labels."""
     methods = [m.strip() for m in (args.methods or DEFAULT_METHODS).split(",") if m.strip()]
+    if args.methods is not None and not args.methods.strip(", "):
+        raise UsageError("--methods: no method given")
     for m in methods:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")

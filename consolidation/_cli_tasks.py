@@ -29,7 +29,7 @@ from ._cli_classify import (
     report,
 )
 from ._cli_io import PROG, InputError, UsageError, load_classes, open_source, output_text
-from ._errors import AnnotationError
+from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["cmd_boxes", "cmd_lambda", "cmd_multilabel", "cmd_simulate"]
 
@@ -56,11 +56,15 @@ def cmd_multilabel(args: argparse.Namespace) -> int:
     from .multilabel import MultiLabelAnnotations, MultiLabelConsolidator
 
     check_manifest_args(args)
+    if args.threshold is not None and args.output_rule != "threshold":
+        raise UsageError("--threshold goes with --output-rule threshold")
     acc = accounting(args)
     answers, source = _read(args, "multilabel", acc)
     ann = MultiLabelAnnotations.from_records(answers, load_classes(args.classes))
     model = MultiLabelConsolidator(
-        base=estimator(args.method, args.jobs), output=args.output_rule, threshold=args.threshold
+        base=estimator(args.method, args.jobs),
+        output=args.output_rule,
+        threshold=0.5 if args.threshold is None else args.threshold,
     )
     model.fit(ann)
     extra = ""
@@ -177,11 +181,36 @@ def parse_mix(value: str | None) -> dict[str, float] | None:
     return mix
 
 
+#: The simulators' parameters, as ``simulate``'s options name them (for usage errors).
+_SIMULATE_OPTIONS = {
+    "n_items": "--n-items",
+    "n_workers": "--n-workers",
+    "n_classes": "--n-classes",
+    "answers_per_item": "--answers-per-item",
+    "worker_mix": "--worker-mix",
+    "copies": "--copiers",
+    "fraction": "--copied",
+    "fidelity": "--fidelity",
+}
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Write a simulated classification crowd (answers CSV) and, optionally, its truth."""
+    try:
+        return _simulate(args)
+    except InvalidParameterError as exc:  # say it with the option's name, not the parameter's
+        option = _SIMULATE_OPTIONS.get(exc.name)
+        if option is None:
+            raise
+        raise UsageError(f"{option} {exc.value}: expected {exc.allowed}") from exc
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from . import simulate
 
     names = load_classes(args.classes)
+    if names is not None and len(set(names)) != len(names):
+        raise UsageError(f"--classes {args.classes}: a class is named twice")
     n_classes = len(names) if names is not None else args.n_classes
     if names is not None and args.n_classes_given and args.n_classes != len(names):
         raise UsageError(f"--n-classes {args.n_classes} disagrees with {len(names)} --classes")

@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="union",
         help="union: every class some worker picked (AWS); threshold: posterior >= --threshold",
     )
-    p.add_argument("--threshold", type=float, default=0.5, help="for --output-rule threshold")
+    p.add_argument("--threshold", type=float, help="for --output-rule threshold (default 0.5)")
     _manifest_options(p)
     p.add_argument("--text", action="store_true", help="manifest type text-classification")
     p.set_defaults(func=cmd_multilabel)

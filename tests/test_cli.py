@@ -538,7 +538,11 @@ def test_classify_manifest_needs_manifest_and_attribute(
     assert main([*argv, "-a", "source-ref"]) == 2
     assert "reserved" in capsys.readouterr().err
     assert main(["classify", path, "-m", "mv", "-a", "pets"]) == 2
+    assert "--attribute goes with --format manifest" in capsys.readouterr().err
+    assert main(["classify", path, "-m", "mv", "-a", "pets", "--manifest", manifest]) == 2
     assert "--manifest and --attribute go with --format manifest" in capsys.readouterr().err
+    assert main(["classify", path, "-m", "mv", "--text"]) == 2
+    assert "--text goes with --format manifest" in capsys.readouterr().err
     missing = str(tmp_path / "missing.manifest")
     assert main([*argv[:-1], missing, "-a", "pets"]) == 2
     assert f"{missing}: no such file" in capsys.readouterr().err
@@ -642,6 +646,8 @@ def test_multilabel_union_and_threshold(tmp_path: Path, capsys: pytest.CaptureFi
     assert [r["labels"] for r in _csv(capsys.readouterr().out)] == ["cat", "dog"]
     assert main(["multilabel", path, "-m", "mv", "--output-rule", "threshold", "--threshold", "2"])
     assert "threshold" in capsys.readouterr().err
+    assert main(["multilabel", path, "-m", "mv", "--threshold", "0.9"]) == 2  # union ignores it
+    assert "--threshold goes with --output-rule threshold" in capsys.readouterr().err
 
 
 def test_multilabel_mds_service_caps_confidences(
@@ -776,6 +782,11 @@ def test_simulate_writes_answers_and_truth(
     assert capsys.readouterr().out == out.read_text()
     assert main(["simulate", "--worker-mix", "reliable"]) == 2
     assert main(["simulate", "--n-workers", "2", "--answers-per-item", "3"]) == 2
+    assert "--answers-per-item 3: expected" in capsys.readouterr().err  # the option, not the API
+    assert main(["simulate", "--copiers", "1", "--copied", "2"]) == 2
+    assert "--copied 2.0: expected a finite number in (0, 1]" in capsys.readouterr().err
+    assert main(["simulate", "--classes", "a,b,a"]) == 2
+    assert "--classes a,b,a: a class is named twice" in capsys.readouterr().err
 
 
 def test_outputs_are_checked_before_any_work(
@@ -837,7 +848,7 @@ def test_simulate_adds_copiers_who_repeat_answers(
     assert main([*base, "--fidelity", "0.5"]) == 2
     assert "--copied and --fidelity need --copiers" in capsys.readouterr().err
     assert main([*base, "--copiers", "1", "--copied", "0"]) == 2
-    assert "'fraction'" in capsys.readouterr().err
+    assert "--copied 0.0: expected" in capsys.readouterr().err
     assert main([*base, "--copiers", "0"]) == 2
 
 
@@ -858,6 +869,8 @@ def test_evaluate_scores_methods_against_gold(
     assert hits["mds"] >= hits["mv"] >= 240
     assert "300 gold labels, written 2 method rows" in captured.err
     assert main(["evaluate", str(answers), "--gold", str(gold), "--methods", "mv,zz"]) == 2
+    assert main(["evaluate", str(answers), "--gold", str(gold), "--methods", " ,"]) == 2
+    assert "--methods: no method given" in capsys.readouterr().err
 
 
 def test_evaluate_default_methods(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
