@@ -69,6 +69,21 @@ def report(args: argparse.Namespace, acc: Accounting, text: str) -> None:
         print(f"{PROG} {args.command}: {text}, rejected {acc.rejected}{note}", file=sys.stderr)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 item"``, ``"2 items"``; ``plural`` for the others: ``counted(2, "box", "boxes")``."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def read_note(acc: Accounting, ann: Any, *, classes: bool = True, boxes: bool = False) -> str:
+    """``read N answers (N items, N workers, N classes)``: what a command read, in words."""
+    parts = [counted(ann.n_items, "item"), counted(ann.n_workers, "worker")]
+    if classes:
+        parts.append(counted(ann.n_classes, "class", "classes"))
+    if boxes:
+        parts.append(counted(ann.n_boxes, "box", "boxes"))
+    return f"read {counted(acc.read, 'answer')} ({', '.join(parts)})"
+
+
 def estimator(method: str, jobs: int | None = None) -> Any:
     """Return a fresh estimator for a ``--method`` name (a clear message when unavailable).
 
@@ -268,8 +283,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     report(
         args,
         acc,
-        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers, "
-        f"{ann.n_classes} classes), method {args.method}{note}, written {acc.written}{extra}",
+        f"{read_note(acc, ann)}, method {args.method}{note}, written {acc.written}{extra}",
     )
     return 0
 
@@ -351,8 +365,8 @@ def cmd_workers(args: argparse.Namespace) -> int:
     report(
         args,
         acc,
-        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
-        f"method {args.method}, written {len(shown)} worker rows{copying}",
+        f"{read_note(acc, ann, classes=False)}, method {args.method}, "
+        f"written {counted(len(shown), 'worker row')}{copying}",
     )
     return 0
 
@@ -483,8 +497,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report(
         args,
         acc,
-        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers), "
-        f"{_gold_note(gold, ann)}, written {len(rows)} method rows",
+        f"{read_note(acc, ann, classes=False)}, {_gold_note(gold, ann)}, "
+        f"written {counted(len(rows), 'method row')}",
     )
     return 0
 
@@ -495,7 +509,7 @@ def _gold_note(gold: dict[str, str], ann: Annotations) -> str:
     classes = {str(c) for c in ann.classes.tolist()}
     unanswered = sum(item not in items for item in gold)
     foreign = sum(item in items and label not in classes for item, label in gold.items())
-    note = f"{len(gold)} gold labels"
+    note = counted(len(gold), "gold label")
     if unanswered:
         note += f" ({unanswered} of items without answers: not scored)"
     if foreign:

@@ -23,9 +23,11 @@ from ._cli_classify import (
     accounting,
     check_cap,
     check_manifest_args,
+    counted,
     estimator,
     finish_manifest,
     job_name,
+    read_note,
     report,
 )
 from ._cli_io import PROG, InputError, UsageError, load_classes, open_source, output_text
@@ -91,8 +93,7 @@ def cmd_multilabel(args: argparse.Namespace) -> int:
     report(
         args,
         acc,
-        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers, "
-        f"{ann.n_classes} classes), written {acc.written}{extra}",
+        f"{read_note(acc, ann)}, written {acc.written}{extra}",
     )
     return 0
 
@@ -154,8 +155,8 @@ def cmd_boxes(args: argparse.Namespace) -> int:
     report(
         args,
         acc,
-        f"read {acc.read} answers ({ann.n_items} items, {ann.n_workers} workers, "
-        f"{ann.n_boxes} boxes), fused {int(model.boxes_.size)} boxes, written {acc.written}{extra}",
+        f"{read_note(acc, ann, classes=False, boxes=True)}, "
+        f"fused {counted(int(model.boxes_.size), 'box', 'boxes')}, written {acc.written}{extra}",
     )
     return 0
 
@@ -255,8 +256,9 @@ def _simulate(args: argparse.Namespace) -> int:
         kinds = dict(zip(*np.unique(sim.worker_kinds, return_counts=True), strict=True))
         mix = ", ".join(f"{k} {int(v)}" for k, v in kinds.items())
         print(
-            f"{PROG} simulate: written {ann.n_answers} answers ({ann.n_items} items, "
-            f"{ann.n_workers} workers: {mix}; {n_classes} classes)"
+            f"{PROG} simulate: written {counted(ann.n_answers, 'answer')} "
+            f"({counted(ann.n_items, 'item')}, {counted(ann.n_workers, 'worker')}: {mix}; "
+            f"{counted(n_classes, 'class', 'classes')})"
             + (f", truth in {args.truth}" if args.truth else ""),
             file=sys.stderr,
         )

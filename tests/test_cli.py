@@ -726,7 +726,7 @@ def test_boxes_csv_rows_with_an_empty_answer(
     )  # fmt: skip
     # Confidence: IoUs with the fused box over the 3 workers who answered (one drew nothing).
     assert float(row["confidence"]) == pytest.approx((2 * 100 * 99 / (100 * 101)) / 3, abs=1e-4)
-    assert "read 3 answers (1 items, 3 workers, 2 boxes)" in captured.err
+    assert "read 3 answers (1 item, 3 workers, 2 boxes)" in captured.err
     bad = _write(tmp_path / "bad.csv", text.replace("12,10", "x,10"))
     assert main(["boxes", bad]) == 1
     assert f"{bad}:3: <line>: not a number" in capsys.readouterr().err
