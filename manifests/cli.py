@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import string
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -264,18 +265,64 @@ def _parse_fractions(values: Sequence[str]) -> list[tuple[str, float]]:
     return parts
 
 
+def _part_paths(template: str, names: Sequence[str]) -> dict[str, str]:
+    """Output path of every part from the ``-o`` template; refuse a template that cannot work.
+
+    The template must hold ``{name}`` and no other placeholder, and two parts must never format
+    to the same file (one would overwrite the other and lose its lines).
+    """
+    example = "e.g. -o 'out/{name}.manifest'"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:  # a lone "{" or "}"
+        raise UsageError(f"-o {template!r}: bad template ({exc}); {example}") from exc
+    others = sorted({f for f in fields if f != "name"})
+    if others:
+        shown = ", ".join("{" + f + "}" for f in others)
+        raise UsageError(
+            f"-o {template!r}: unknown placeholder {shown}: only {{name}} is filled in; {example}"
+        )
+    if "name" not in fields:
+        raise UsageError(f"split needs -o with a {{name}} placeholder, {example}")
+    paths: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name in names:
+        try:
+            path = template.format(name=name)
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            raise UsageError(f"-o {template!r}: cannot fill in {{name}}: {exc}") from exc
+        where = os.path.normcase(os.path.abspath(path))
+        if where in seen:
+            raise UsageError(
+                f"-o {template!r}: parts {seen[where]!r} and {name!r} would both be written "
+                f"to {path}"
+            )
+        seen[where] = name
+        paths[name] = path
+    return paths
+
+
 def cmd_split(args: argparse.Namespace) -> int:
-    if not args.output_given or "{name}" not in args.output:
+    if not args.output_given:
         raise UsageError("split needs -o with a {name} placeholder, e.g. -o 'out/{name}.manifest'")
     parts = _parse_fractions(args.part)
+    names = [name for name, _ in parts]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise UsageError(f"--part: part names must be distinct, {', '.join(dupes)} repeated")
+    paths = _part_paths(args.output, names)
     acc = accounting(args)
+    for name in names:  # the accounting lists the parts in the order given
+        acc.counters[name] = 0
     writers: dict[str, Writer] = {}
     ok = False
     try:
-        for name, _ in parts:
-            writers[name] = Writer(
-                args.output.format(name=name), accounting=acc, verbatim=not args.normalize
-            )
+        for name in names:
+            # the template may name folders per part ('split/{name}.manifest'): create them
+            folder = os.path.dirname(paths[name])
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            writers[name] = Writer(paths[name], accounting=acc, verbatim=not args.normalize)
         with open_input(args, acc) as reader:
             records = progress(reader, reader, progress_enabled(args))
             for name, rec in split(records, parts, seed=args.seed, key=args.key, accounting=acc):
