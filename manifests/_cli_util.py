@@ -63,8 +63,14 @@ def run_command(
     except FileNotFoundError as exc:
         report(f"{exc.filename}: no such file or folder")
         return 2
-    except (IsADirectoryError, PermissionError) as exc:
-        report(str(exc))
+    except IsADirectoryError as exc:
+        report(f"{exc.filename}: is a directory" if exc.filename else str(exc))
+        return 2
+    except NotADirectoryError as exc:
+        report(f"{exc.filename}: not a directory" if exc.filename else str(exc))
+        return 2
+    except PermissionError as exc:
+        report(f"{exc.filename}: permission denied" if exc.filename else str(exc))
         return 2
     except OSError as exc:
         report(str(exc))
@@ -139,6 +145,8 @@ def open_input(args: argparse.Namespace, acc: Accounting, path: str | None = Non
     name = "<stdin>" if source == "-" else None
     if source != "-" and not os.path.exists(source):
         raise UsageError(f"{source}: no such file")
+    if source != "-" and os.path.isdir(source):
+        raise UsageError(f"{source}: is a directory, not a manifest file")
     return read(source, accounting=acc, name=name, max_line_length=args.max_line_length)
 
 
@@ -167,6 +175,8 @@ def load_labels(value: str | None) -> list[str] | None:
     """Read a label list from a file (label-category JSON, JSON list, lines) or ``a,b,c``."""
     if value is None:
         return None
+    if os.path.isdir(value):
+        raise UsageError(f"{value}: is a directory, not a label list")
     if os.path.exists(value):
         try:
             return read_label_categories(value)

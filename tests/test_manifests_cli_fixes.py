@@ -64,3 +64,42 @@ def test_split_creates_part_folders_and_lists_parts_in_order(
     assert len(a) + len(b) == 6
     summary = capsys.readouterr().err.strip()
     assert summary.endswith(f"written 6, filtered 0, rejected 0, blank 0; b {len(b)}, a {len(a)}")
+
+
+# -------------------------------------------------------------------------------------------------
+# paths: missing output folders, directories where a file is expected
+# -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["filter", PIER],
+        ["validate", PIER],
+        ["rename-attribute", PIER, "--from", "pier", "--to", "pier-v1"],
+        ["stats", PIER],
+        ["responses", str(DATA / "gt-recipe-payload.json")],
+    ],
+)
+def test_missing_output_folder_names_the_users_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    out = tmp_path / "nodir" / "x.manifest"
+    assert main([*command, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gt-manifest: {out}: no such file or folder")
+    assert ".tmp-" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_directory_where_a_file_is_expected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory, not a manifest file\n"
+    assert main(["filter", PIER, "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory\n"
+    labels = ["--map", "duck=bird", "--labels", str(tmp_path)]
+    assert main(["rename-classes", PIER, "-a", "pier", *labels]) == 2
+    assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory, not a label list\n"
+    assert list(tmp_path.iterdir()) == []
