@@ -41,7 +41,13 @@ from manifests._catalog import (
     write_label_categories,
 )
 from manifests._classes import drop_classes, remap_ids, rename_classes
-from manifests.errors import FieldError, InvalidLineError, InvalidNameError, ManifestError
+from manifests.errors import (
+    AmbiguousLabelError,
+    FieldError,
+    InvalidLineError,
+    InvalidNameError,
+    ManifestError,
+)
 from manifests.io import (
     MAX_LINE_LENGTH,
     Accounting,
@@ -103,6 +109,7 @@ __all__ = [
     "LABEL_CATEGORY_VERSION",
     "MAX_LINE_LENGTH",
     "Accounting",
+    "AmbiguousLabelError",
     "AnswerBox",
     "AnswerRow",
     "AttributeStats",

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from manifests._accounting import Accounting
 from manifests._catalog import read_label_categories
-from manifests.errors import InvalidNameError, ManifestError
+from manifests.errors import AmbiguousLabelError, InvalidNameError, ManifestError
 from manifests.io import MAX_LINE_LENGTH, Reader, read, write
 from manifests.records import Record
 
@@ -41,14 +41,17 @@ def run_command(
 
     Both tools (``gt-manifest``, ``gt-consolidate``) share the convention: 1 for invalid input
     (``ManifestError`` and ``invalid``; the message names file, line and field), 2 for a usage
-    error (``UsageError``, ``InvalidNameError``, ``usage``, an input path that is missing or
-    cannot be opened), 130 on Ctrl-C. ``report`` prints a message with the tool's name.
+    error (``UsageError``, ``InvalidNameError``, ``AmbiguousLabelError``, ``usage``, an input
+    path that is missing or cannot be opened), 130 on Ctrl-C. ``report`` prints a message with the tool's name.
     """
     bad_input: tuple[type[BaseException], ...] = (ManifestError, *invalid)
     try:
         return command()
     except (UsageError, InvalidNameError) as exc:  # both are ManifestErrors: before them
         report(str(exc))
+        return 2
+    except AmbiguousLabelError as exc:  # the caller must choose: a usage error, said once
+        report(f"{exc.location}: {exc.reason} with -a/--attribute")
         return 2
     except bad_input as exc:
         report(str(exc))

@@ -98,7 +98,7 @@ def filter_records(
         Input records.
     attribute : str, optional
         Label attribute the rules apply to. Default: the line's only label attribute (a line
-        with several is rejected as ambiguous).
+        with several raises :class:`~manifests.errors.AmbiguousLabelError`).
     min_confidence, max_confidence : float, optional
         Keep lines whose confidence (aggregated over the label's confidences with
         ``confidence_of``: every box, every selected class, every entity) lies in

@@ -103,3 +103,76 @@ def test_directory_where_a_file_is_expected(
     assert main(["rename-classes", PIER, "-a", "pier", *labels]) == 2
     assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory, not a label list\n"
     assert list(tmp_path.iterdir()) == []
+
+
+# -------------------------------------------------------------------------------------------------
+# several label attributes and no -a: one usage error, whatever --on-error says
+# -------------------------------------------------------------------------------------------------
+
+
+def _two_attributes(tmp_path: Path) -> Path:
+    """pier.manifest with a second label attribute ('copy') on every labelled line; line 4 bad."""
+    lines = []
+    for text in Path(PIER).read_text(encoding="utf-8").splitlines():
+        rec = json.loads(text)
+        rec["copy"], rec["copy-metadata"] = rec.get("pier"), rec["pier-metadata"]
+        lines.append(json.dumps(rec))
+    lines[3] = lines[3][:30]  # a genuinely invalid line stays a per-line problem
+    path = tmp_path / "two.manifest"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["filter", "--human", "yes"],
+        ["filter", "--min-confidence", "0.5"],
+        ["drop-classes", "-c", "duck"],
+        ["rename-classes", "--map", "duck=bird", "--labels", str(DATA / "pier-labels.json")],
+        ["remap-ids", "--map", "0=1", "--map", "1=0"],
+        ["remap-ids", "--compact"],
+    ],
+)
+@pytest.mark.parametrize("on_error", [[], ["--on-error", "skip"]])
+def test_several_label_attributes_without_a_is_one_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], on_error: list[str]
+) -> None:
+    path = _two_attributes(tmp_path)
+    out = tmp_path / "out.manifest"
+    assert main([command[0], str(path), *command[1:], *on_error, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"gt-manifest: {path}:1: 2 label attributes (pier, copy): choose one with -a/--attribute\n"
+    )
+    assert not out.exists()
+    # with -a the same command runs; the broken line 4 is reported on its own
+    argv = [command[0], str(path), *command[1:], "-a", "pier", "--on-error", "skip"]
+    assert main([*argv, "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [x for x in err if x.startswith(f"{path}:")][0].startswith(f"{path}:4: <line>: invalid")
+    assert "rejected 1" in err[-1]
+    assert out.exists()
+
+
+def test_library_raises_ambiguity_once_even_when_collecting() -> None:
+    import pickle
+
+    from manifests import Accounting, AmbiguousLabelError, InvalidLineError, read
+    from manifests.transforms import filter_records
+
+    line = json.loads(Path(PIER).read_text(encoding="utf-8").splitlines()[0])
+    line["copy"], line["copy-metadata"] = line["pier"], line["pier-metadata"]
+    acc = Accounting(on_error="collect")
+    records = read([json.dumps(line)] * 3, accounting=acc)
+    with pytest.raises(AmbiguousLabelError) as info:
+        list(filter_records(records, human_annotated=True, accounting=acc))
+    assert isinstance(info.value, InvalidLineError)
+    assert (info.value.source, info.value.lineno, info.value.attributes) == (
+        "<lines>",
+        1,
+        ("pier", "copy"),
+    )
+    assert acc.rejected == 0 and acc.rejections == []
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is AmbiguousLabelError and str(again) == str(info.value)
