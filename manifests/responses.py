@@ -257,19 +257,25 @@ def load_json_uri(uri: str | os.PathLike[str]) -> Any:
 
     Local files may be gzip-compressed (detected from their first bytes).
 
-    ``s3://`` needs boto3, imported only then (it is not a dependency of this package).
+    ``s3://`` needs boto3, imported only then (it is not a dependency of this package). Any
+    failure to fetch the object (boto3 missing, no credentials, no such key, no network) raises
+    :class:`~manifests.errors.ManifestError` naming the URI, with the boto3/botocore exception
+    chained; botocore is never imported here, so its exception types are not named.
     """
     text = os.fspath(uri)
     if text.startswith("s3://"):
         parsed = urlparse(text)
         try:
             import boto3
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ManifestError(f"reading {text} needs boto3, which is not installed") from exc
-        body = boto3.client("s3").get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))[
-            "Body"
-        ]
-        return _loads(body.read())
+        except ImportError as exc:
+            raise ManifestError(f"{text}: cannot read: boto3 is not installed") from exc
+        try:
+            client = boto3.client("s3")
+            response = client.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            data = response["Body"].read()
+        except Exception as exc:  # botocore's errors (and a broken boto3): one clean message
+            raise ManifestError(f"{text}: cannot read: {type(exc).__name__}: {exc}") from exc
+        return _loads(data)
     if text.startswith("file://"):
         text = unquote(urlparse(text).path)
     with open(text, "rb") as fh:
