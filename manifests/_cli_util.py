@@ -19,6 +19,7 @@ from manifests.io import MAX_LINE_LENGTH, Reader, read, write
 from manifests.records import Record
 
 PROG = "gt-manifest"
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a process killed by SIGPIPE
 T = TypeVar("T")
 
 
@@ -42,11 +43,18 @@ def run_command(
     Both tools (``gt-manifest``, ``gt-consolidate``) share the convention: 1 for invalid input
     (``ManifestError`` and ``invalid``; the message names file, line and field), 2 for a usage
     error (``UsageError``, ``InvalidNameError``, ``AmbiguousLabelError``, ``usage``, an input
-    path that is missing or cannot be opened), 130 on Ctrl-C. ``report`` prints a message with the tool's name.
+    path that is missing or cannot be opened), 130 on Ctrl-C, and 141 without a message when
+    the reader of standard output went away (``| head``): 128 + SIGPIPE, what a shell reports
+    for a process killed by SIGPIPE, so it cannot be mistaken for invalid input. ``report``
+    prints a message with the tool's name.
     """
     bad_input: tuple[type[BaseException], ...] = (ManifestError, *invalid)
     try:
         return command()
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        return EXIT_BROKEN_PIPE
     except (UsageError, InvalidNameError) as exc:  # both are ManifestErrors: before them
         report(str(exc))
         return 2
@@ -59,10 +67,6 @@ def run_command(
     except usage as exc:
         report(str(exc))
         return 2
-    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
-        return 1
     except FileNotFoundError as exc:
         report(f"{exc.filename}: no such file or folder")
         return 2

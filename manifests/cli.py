@@ -3,7 +3,8 @@
 Every command reads a path or ``-`` (stdin), writes ``-o PATH`` or stdout, prints one line of
 accounting to stderr (``read N, written N, filtered N, rejected N, blank N``), shows a progress
 bar on long inputs when stderr is a terminal, and exits 0 (success), 1 (invalid input: the
-message is ``file:line: field: reason``) or 2 (usage error).
+message is ``file:line: field: reason``), 2 (usage error) or 141 (the reader of standard output
+went away, ``| head``; silently).
 """
 
 from __future__ import annotations
@@ -347,7 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Reshape and check SageMaker Ground Truth manifests (JSON Lines).",
-        epilog="Exit status: 0 ok, 1 invalid input (file:line: field: reason), 2 usage error.",
+        epilog=(
+            "Exit status: 0 ok, 1 invalid input (file:line: field: reason), 2 usage error, "
+            "141 output closed early (| head)."
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

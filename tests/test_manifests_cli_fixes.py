@@ -176,3 +176,46 @@ def test_library_raises_ambiguity_once_even_when_collecting() -> None:
     assert acc.rejected == 0 and acc.rejections == []
     again = pickle.loads(pickle.dumps(info.value))
     assert type(again) is AmbiguousLabelError and str(again) == str(info.value)
+
+
+# -------------------------------------------------------------------------------------------------
+# broken pipe: 141, silently
+# -------------------------------------------------------------------------------------------------
+
+
+def test_run_command_broken_pipe_is_141(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from manifests._cli_util import run_command
+
+    messages: list[str] = []
+
+    def command() -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # run_command replaces it: undo afterwards
+    assert run_command(command, messages.append, invalid=(OSError,), usage=(OSError,)) == 141
+    assert messages == []
+
+
+def test_reader_going_away_exits_141_without_a_message(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    line = Path(PIER).read_text(encoding="utf-8").splitlines()[0]
+    big = tmp_path / "big.manifest"
+    big.write_text((line + "\n") * 20000, encoding="utf-8")  # far more than a pipe holds
+    repo = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "manifests.cli", "validate", str(big), "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100) == line[:100].encode()
+    proc.stdout.close()  # like `| head -c 100`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
