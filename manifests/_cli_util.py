@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import sys
@@ -195,13 +196,68 @@ def load_labels(value: str | None) -> list[str] | None:
 
 
 def pairs(values: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
+    """``OLD=NEW`` option values as pairs; the same ``OLD`` with two ``NEW`` is refused."""
     out = []
     for value in values or ():
         old, sep, new = value.partition("=")
         if not sep or not old or not new:
             raise UsageError(f"{option} expects OLD=NEW, got {value!r}")
         out.append((old, new))
+    check_one_target(out, option)
     return out
+
+
+def check_one_target(mapping: Iterable[tuple[T, T]], option: str) -> None:
+    """Refuse a mapping that sends one source to two different targets."""
+    seen: dict[T, T] = {}
+    for old, new in mapping:
+        if seen.setdefault(old, new) != new:
+            raise UsageError(
+                f"{option} maps {old!r} twice, to {seen[old]!r} and to {new!r}: give one target"
+            )
+
+
+def id_pairs(values: Sequence[str] | None, option: str) -> list[tuple[int, int]]:
+    """``OLD=NEW`` class-id option values as integer pairs (ids are whole numbers >= 0)."""
+    out = []
+    for old, new in pairs(values, option):
+        try:
+            ids = (int(old), int(new))
+        except ValueError:
+            ids = (-1, -1)
+        if min(ids) < 0:
+            raise UsageError(
+                f"{option} expects class ids OLD=NEW, whole numbers >= 0, got {old + '=' + new!r}"
+            )
+        out.append(ids)
+    check_one_target(out, option)
+    return out
+
+
+def count_type(minimum: int) -> Callable[[str], int]:
+    """Parse an option value: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def unit_interval(text: str) -> float:
+    """Parse an option value: a number in [0, 1] (a confidence); refuse NaN and infinities."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def spooled_input(args: argparse.Namespace) -> str:
@@ -236,11 +292,15 @@ def common_options(
         help="invalid lines: stop with exit 1 (raise, the default) or drop and list them (skip)",
     )
     p.add_argument(
-        "--max-errors", type=int, default=50, metavar="N", help="list at most N rejected lines (50)"
+        "--max-errors",
+        type=count_type(0),
+        default=50,
+        metavar="N",
+        help="list at most N rejected lines (50)",
     )
     p.add_argument(
         "--max-line-length",
-        type=int,
+        type=count_type(1),
         default=MAX_LINE_LENGTH,
         metavar="N",
         help=f"reject lines longer than N characters (default {MAX_LINE_LENGTH})",

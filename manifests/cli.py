@@ -33,7 +33,9 @@ from manifests._cli_util import (
     accounting,
     attribute_option,
     common_options,
+    count_type,
     err,
+    id_pairs,
     load_labels,
     open_input,
     pairs,
@@ -43,6 +45,7 @@ from manifests._cli_util import (
     report,
     run_command,
     spooled_input,
+    unit_interval,
     write_text,
 )
 from manifests.errors import ManifestError
@@ -105,6 +108,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_filter(args: argparse.Namespace) -> int:
     human = None if args.human is None else args.human == "yes"
+    low, high = args.min_confidence, args.max_confidence
+    if low is not None and high is not None and low > high:
+        raise UsageError(
+            f"--min-confidence {low:g} is above --max-confidence {high:g}: no line could match"
+        )
 
     def build(records: Iterable[Record], acc: Accounting) -> Iterable[Record]:
         return filter_records(
@@ -173,10 +181,7 @@ def cmd_remap_ids(args: argparse.Namespace) -> int:
         assert catalog is not None
         id_map = compact_id_map(catalog.ids())
     else:
-        try:
-            id_map = {int(old): int(new) for old, new in pairs(args.map, "--map")}
-        except ValueError as exc:
-            raise UsageError(f"--map expects integer ids OLD=NEW: {exc}") from exc
+        id_map = dict(id_pairs(args.map, "--map"))
     new_labels = None
     if args.labels_out:
         if labels is not None:
@@ -365,15 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common_options(p)
     attribute_option(p)
-    p.add_argument("--bins", type=int, default=10, help="confidence histogram bins (10)")
+    p.add_argument("--bins", type=count_type(1), default=10, help="confidence histogram bins (10)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("filter", help="keep lines matching every given rule")
     common_options(p)
     attribute_option(p)
-    p.add_argument("--min-confidence", type=float, metavar="X")
-    p.add_argument("--max-confidence", type=float, metavar="X")
+    p.add_argument(
+        "--min-confidence", type=unit_interval, metavar="X", help="keep confidence >= X (0..1)"
+    )
+    p.add_argument(
+        "--max-confidence", type=unit_interval, metavar="X", help="keep confidence <= X (0..1)"
+    )
     p.add_argument(
         "--confidence-of",
         choices=("min", "mean", "max"),

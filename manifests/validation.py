@@ -37,6 +37,14 @@ __all__ = [
 ]
 
 _RESERVED = ("source", "source-ref")
+# The name of a new job's label attribute (LabelAttributeName of the CreateLabelingJob API):
+# 1 to 127 ASCII letters, digits and hyphens, starting and ending with a letter or digit. The
+# reference (../shared/reference/groundtruth.md, section 3.2 "Label attribute name") lists only
+# the rules checked for every name below (not ending in -metadata, source/source-ref reserved,
+# no '$', the -ref suffix by task type) and section 3.1 only that attribute names must not start
+# with '$'; this pattern is the AWS API's, which the reference does not quote. It is applied
+# only to names this package creates (job_name=True), not to names found in existing manifests.
+_JOB_ATTRIBUTE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _ADJUSTMENT = ("adjusted", "unadjusted")
 
@@ -113,18 +121,34 @@ def attribute_name_problems(name: str, task_type: str | None = None) -> list[str
     return problems
 
 
-def check_attribute_name(name: str, task_type: str | None = None) -> None:
+def check_attribute_name(
+    name: str, task_type: str | None = None, *, job_name: bool = False
+) -> None:
     """Raise :class:`~manifests.errors.InvalidNameError` if ``name`` breaks the naming rules.
+
+    ``job_name=True`` also applies the ``LabelAttributeName`` pattern of the CreateLabelingJob
+    API, ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$``: for a name that a new labelling job will use
+    (a renamed attribute, the attribute of an adjustment or verification job).
 
     Examples
     --------
-    >>> check_attribute_name("birds-adjusted")
+    >>> check_attribute_name("birds-adjusted", job_name=True)
     >>> check_attribute_name("source")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     manifests.errors.InvalidNameError: label attribute name 'source': 'source' and ... are reserved
+    >>> check_attribute_name("bird boxes", job_name=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    manifests.errors.InvalidNameError: label attribute name 'bird boxes': a labelling job's ...
     """
     problems = attribute_name_problems(name, task_type)
+    if job_name and name and _JOB_ATTRIBUTE.fullmatch(name) is None:
+        problems.append(
+            "a labelling job's label attribute name is 1 to 127 ASCII letters, digits and "
+            "hyphens, starting and ending with a letter or digit (AWS LabelAttributeName "
+            "pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$)"
+        )
     if problems:
         raise InvalidNameError(name, "; ".join(problems))
 

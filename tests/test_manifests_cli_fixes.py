@@ -96,7 +96,9 @@ def test_directory_where_a_file_is_expected(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory, not a manifest file\n"
+    assert (
+        capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory, not a manifest file\n"
+    )
     assert main(["filter", PIER, "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"gt-manifest: {tmp_path}: is a directory\n"
     labels = ["--map", "duck=bird", "--labels", str(tmp_path)]
@@ -149,9 +151,11 @@ def test_several_label_attributes_without_a_is_one_usage_error(
     # with -a the same command runs; the broken line 4 is reported on its own
     argv = [command[0], str(path), *command[1:], "-a", "pier", "--on-error", "skip"]
     assert main([*argv, "-o", str(out)]) == 0
-    err = capsys.readouterr().err.splitlines()
-    assert [x for x in err if x.startswith(f"{path}:")][0].startswith(f"{path}:4: <line>: invalid")
-    assert "rejected 1" in err[-1]
+    lines = capsys.readouterr().err.splitlines()
+    assert next(x for x in lines if x.startswith(f"{path}:")).startswith(
+        f"{path}:4: <line>: invalid"
+    )
+    assert "rejected 1" in lines[-1]
     assert out.exists()
 
 
@@ -173,9 +177,11 @@ def test_library_raises_ambiguity_once_even_when_collecting() -> None:
         1,
         ("pier", "copy"),
     )
-    assert acc.rejected == 0 and acc.rejections == []
+    assert acc.rejected == 0
+    assert acc.rejections == []
     again = pickle.loads(pickle.dumps(info.value))
-    assert type(again) is AmbiguousLabelError and str(again) == str(info.value)
+    assert type(again) is AmbiguousLabelError
+    assert str(again) == str(info.value)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -213,9 +219,116 @@ def test_reader_going_away_exits_141_without_a_message(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": repo},
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     assert proc.stdout.read(100) == line[:100].encode()
     proc.stdout.close()  # like `| head -c 100`
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert err == ""
+
+
+# -------------------------------------------------------------------------------------------------
+# options refused with exit 2
+# -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["filter", PIER, "--min-confidence", "1.5"],
+            "--min-confidence: expected a number in [0, 1], got '1.5'",
+        ),
+        (
+            ["filter", PIER, "--min-confidence", "nan"],
+            "--min-confidence: expected a number in [0, 1], got 'nan'",
+        ),
+        (
+            ["filter", PIER, "--max-confidence", "-0.1"],
+            "--max-confidence: expected a number in [0, 1]",
+        ),
+        (
+            ["filter", PIER, "--min-confidence", "0.9", "--max-confidence", "0.1"],
+            "--min-confidence 0.9 is above --max-confidence 0.1",
+        ),
+        (
+            ["rename-classes", PIER, "-a", "pier", "--map", "duck=bird", "--map", "duck=fish"],
+            "--map maps 'duck' twice, to 'bird' and to 'fish'",
+        ),
+        (
+            ["remap-ids", PIER, "-a", "pier", "--map", "x=1"],
+            "--map expects class ids OLD=NEW, whole numbers >= 0, got 'x=1'",
+        ),
+        (["remap-ids", PIER, "-a", "pier", "--map", "1=-1"], "got '1=-1'"),
+        (
+            ["remap-ids", PIER, "-a", "pier", "--map", "1=2", "--map", "01=0"],
+            "--map maps 1 twice, to 2 and to 0",
+        ),
+        (
+            ["filter", PIER, "--max-errors", "-3"],
+            "--max-errors: expected a whole number >= 0, got '-3'",
+        ),
+        (
+            ["filter", PIER, "--max-line-length", "0"],
+            "--max-line-length: expected a whole number >= 1",
+        ),
+        (["stats", PIER, "--bins", "x"], "--bins: expected a whole number >= 1, got 'x'"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    out = tmp_path / "out.manifest"
+    assert main([*argv, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert "invalid literal" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("new", ["bad name", "a/b", "über", "a" * 128, "-a", "a-", "x_y", "a.b"])
+def test_rename_attribute_refuses_names_aws_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], new: str
+) -> None:
+    out = tmp_path / "out.manifest"
+    assert main(["rename-attribute", PIER, "--from", "pier", f"--to={new}", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gt-manifest: label attribute name {new!r}: a labelling job's")
+    assert "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$" in err
+    assert not out.exists()
+    argv = ["to-adjustment", PIER, "-a", "pier", f"--new-attribute={new}", "-o", str(out)]
+    assert main(argv) == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("new", ["a", "A9", "pier--v1", "a" * 127])
+def test_rename_attribute_accepts_names_aws_accepts(tmp_path: Path, new: str) -> None:
+    out = tmp_path / "out.manifest"
+    assert (
+        main(["rename-attribute", PIER, "--from", "pier", "--to", new, "-o", str(out), "-q"]) == 0
+    )
+    assert all(new + "-metadata" in rec for rec in _lines(out))
+
+
+def test_the_same_mapping_twice_is_fine(tmp_path: Path) -> None:
+    out = tmp_path / "out.manifest"
+    argv = ["rename-classes", PIER, "-a", "pier", "--map", "duck=bird", "--map", "duck=bird"]
+    assert main([*argv, "-o", str(out), "-q"]) == 0
+    names: set[str] = set()
+    for rec in _lines(out):
+        meta = rec.get("pier-metadata")
+        assert isinstance(meta, dict)
+        names.update(meta.get("class-map", {}).values())
+    assert "bird" in names
+    assert "duck" not in names
+
+
+def test_existing_names_outside_the_aws_pattern_still_validate() -> None:
+    from manifests.validation import attribute_name_problems, check_attribute_name
+
+    assert attribute_name_problems("bird_boxes") == []
+    check_attribute_name("bird_boxes")  # only names of new jobs get the API pattern
+    with pytest.raises(ValueError, match="LabelAttributeName"):
+        check_attribute_name("bird_boxes", job_name=True)
