@@ -85,6 +85,7 @@ from manifests.responses import (
     answer_labels,
     read_payload,
     read_worker_responses,
+    worker_response_iterations,
 )
 from manifests.stats import AttributeStats, ManifestStats, compute_stats
 from manifests.transforms import (
@@ -171,6 +172,7 @@ __all__ = [
     "to_verification",
     "validate",
     "validate_record",
+    "worker_response_iterations",
     "write",
     "write_label_categories",
 ]

@@ -28,6 +28,11 @@ class UsageError(ManifestError):
     """Bad command-line usage (exit status 2)."""
 
 
+def plural_s(n: int) -> str:
+    """``""`` for one, ``"s"`` otherwise: ``f"{n} line{plural_s(n)}"``."""
+    return "" if n == 1 else "s"
+
+
 def err(message: str) -> None:
     print(f"{PROG}: {message}", file=sys.stderr)
 
@@ -281,9 +286,12 @@ def write_text(path: str, text: str) -> None:
 
 
 def common_options(
-    p: argparse.ArgumentParser, *, output_help: str = "output path (default: stdout)"
+    p: argparse.ArgumentParser,
+    *,
+    output_help: str = "output path (default: stdout)",
+    input_help: str = "input manifest path ('-' for stdin; .gz is decompressed)",
 ) -> None:
-    p.add_argument("input", help="input manifest path ('-' for stdin; .gz is decompressed)")
+    p.add_argument("input", help=input_help)
     p.add_argument("-o", "--output", default=None, help=output_help)
     p.add_argument(
         "--on-error",

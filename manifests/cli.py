@@ -496,13 +496,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "responses", help="worker-response folder or consolidation payload -> answer rows"
     )
-    common_options(p)
+    common_options(
+        p,
+        input_help=(
+            "a worker-response folder (the job's output folder, its annotations/worker-response "
+            "or one iteration-<n> folder) or a consolidation-request payload (.json, .json.gz, "
+            "file:// or s3:// URI; '-' for stdin)"
+        ),
+    )
     p.add_argument(
         "--task", choices=("raw", "classification", "multilabel", "boxes"), default="raw"
     )
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--labels", help="label list: write class indices instead of names")
-    p.add_argument("--iteration", type=int, help="only this iteration of a worker-response folder")
+    p.add_argument(
+        "--iteration",
+        type=count_type(0),
+        metavar="N",
+        help="only iteration-N of a worker-response folder",
+    )
     p.set_defaults(func=cmd_responses)
     return parser
 

@@ -49,6 +49,7 @@ __all__ = [
     "load_json_uri",
     "read_payload",
     "read_worker_responses",
+    "worker_response_iterations",
 ]
 
 _ITERATION = re.compile(r"iteration-(\d+)$")
@@ -318,6 +319,25 @@ def _iteration_dirs(folder: Path) -> list[tuple[int, Path]]:
     raise ManifestError(f"no iteration-<n> folders under {folder}")
 
 
+def worker_response_iterations(folder: str | os.PathLike[str]) -> list[int]:
+    """Return the iteration numbers of a worker-response folder, in increasing order.
+
+    ``folder`` is any form :func:`read_worker_responses` takes.
+
+    Raises :class:`~manifests.errors.ManifestError` when there is no ``iteration-<n>`` folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in (2, 1, 10):
+    ...     (root / "worker-response" / f"iteration-{n}").mkdir(parents=True)
+    >>> worker_response_iterations(root)
+    [1, 2, 10]
+    """
+    return [number for number, _ in _iteration_dirs(Path(folder))]
+
+
 def read_worker_responses(
     folder: str | os.PathLike[str],
     *,
@@ -332,7 +352,8 @@ def read_worker_responses(
         The job output folder, its ``annotations/worker-response`` folder, a ``worker-response``
         folder or a single ``iteration-<n>`` folder.
     iteration : int, optional
-        Read only this iteration.
+        Read only this iteration (nothing when the folder has no such iteration: see
+        :func:`worker_response_iterations`).
     accounting : Accounting, optional
         Counts answers read and rejected (a file that is not valid JSON counts as one rejected
         answer).

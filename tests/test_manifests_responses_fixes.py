@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
@@ -102,3 +103,78 @@ def test_cli_reports_an_s3_failure_without_a_traceback(
         "gt-manifest: s3://bucket/payload.json: cannot read: NoCredentialsError: "
         "Unable to locate credentials\n"
     )
+
+
+def _folder(tmp_path: Path) -> Path:
+    for n in (1, 3):
+        item = tmp_path / "worker-response" / f"iteration-{n}" / "5"
+        item.mkdir(parents=True)
+        (item / "2019-04-18_16:12:00.json").write_text(
+            '{"answers": [{"answerContent": {"crowd-image-classifier": {"label": "Owl"}},'
+            f' "workerId": "w{n}"}}]}}',
+            encoding="utf-8",
+        )
+    return tmp_path
+
+
+def test_responses_unknown_iteration_names_the_ones_that_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from manifests.cli import main
+    from manifests.responses import worker_response_iterations
+
+    root = _folder(tmp_path)
+    assert worker_response_iterations(root) == [1, 3]
+    assert main(["responses", str(root), "--iteration", "7"]) == 2
+    assert capsys.readouterr().err == (
+        f"gt-manifest: --iteration 7: {root} has no such iteration (it has iterations 1, 3)\n"
+    )
+    assert (
+        main(["responses", str(root / "worker-response" / "iteration-3"), "--iteration", "1"]) == 2
+    )
+    assert "(it has iteration 3)" in capsys.readouterr().err
+    assert main(["responses", str(root), "--iteration", "3", "-q"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["worker"], r["iteration"]) for r in rows] == [("w3", 3)]
+
+
+def test_responses_iteration_with_a_payload_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from manifests.cli import main
+
+    payload = str(REPO / "tests" / "data" / "manifests" / "gt-recipe-payload.json")
+    assert main(["responses", payload, "--iteration", "1"]) == 2
+    assert "is a payload" in capsys.readouterr().err
+    assert main(["responses", payload, "--iteration", "-1"]) == 2
+    assert "expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+
+
+def test_responses_help_describes_its_input(capsys: pytest.CaptureFixture[str]) -> None:
+    from manifests.cli import main
+
+    assert main(["responses", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "input manifest path" not in text
+    assert "a worker-response folder" in text
+    assert "consolidation-request payload" in text
+
+
+@pytest.mark.shared
+def test_responses_rows_are_answers_csv_in_folder_order(tmp_path: Path) -> None:
+    """What the README says: the same rows; answers.csv is sorted by item, then worker."""
+    import csv
+
+    from manifests.cli import main
+    from tests.conftest import dataset_path
+
+    folder = dataset_path("groundtruth", "birds-ic-mturk5", "worker-response")
+    labels = "Duck,Sparrow,Woodpecker,Owl,Parrot,Turkey,Falcon,Swan,Goose,Canary"
+    out = tmp_path / "answers.csv"
+    argv = ["responses", str(folder), "--task", "classification", "--format", "csv", "-q"]
+    assert main([*argv, "--labels", labels, "-o", str(out)]) == 0
+    mine = list(csv.reader(out.open()))[1:]
+    theirs = list(csv.reader((folder.parent / "answers.csv").open()))[1:]
+    assert len(mine) == len(theirs) == 1510
+    assert mine != theirs  # not the same order ...
+    assert sorted(mine, key=lambda r: (int(r[0]), r[1])) == theirs  # ... the same sorted rows
