@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from manifests._values import as_number, expect_dict, expect_list
+from manifests._values import as_number, expect_dict, expect_list, quantity
 from manifests._views import META
 from manifests.errors import FieldError, InvalidNameError
 from manifests.io import Accounting
@@ -234,7 +234,8 @@ def _check_boxes(lab: BoxLabel, out: list[Problem]) -> None:
         out.append(
             Problem(
                 f"{lab.metadata_key}.objects",
-                f"{len(objects)} objects for {len(annotations)} annotations",
+                f"{quantity(len(objects), 'object')} for "
+                f"{quantity(len(annotations), 'annotation')}",
             )
         )
         return
@@ -334,7 +335,7 @@ def validate_record(record: Record | dict[str, Any], attribute: str | None = Non
     ...   "pier-metadata": {"objects": [], "class-map": {"0": "heron"},
     ...                     "type": "groundtruth/object-detection"}}
     >>> [str(p) for p in validate_record(line)]
-    ['pier-metadata.objects: 0 objects for 1 annotations']
+    ['pier-metadata.objects: 0 objects for 1 annotation']
     """
     rec = record if isinstance(record, Record) else Record(record)
     out: list[Problem] = []

@@ -332,3 +332,33 @@ def test_existing_names_outside_the_aws_pattern_still_validate() -> None:
     check_attribute_name("bird_boxes")  # only names of new jobs get the API pattern
     with pytest.raises(ValueError, match="LabelAttributeName"):
         check_attribute_name("bird_boxes", job_name=True)
+
+
+# -------------------------------------------------------------------------------------------------
+# grammar: singular for one
+# -------------------------------------------------------------------------------------------------
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from manifests import Accounting, read
+    from manifests.validation import validate
+
+    one = next(
+        text
+        for text in Path(PIER).read_text(encoding="utf-8").splitlines()
+        if len(json.loads(text).get("pier", {}).get("annotations", [])) == 1
+    )
+    path = tmp_path / "one.manifest"
+    path.write_text(one + "\n", encoding="utf-8")
+    assert main(["stats", str(path), "-q"]) == 0
+    assert "  boxes: 1 in 1 image\n" in capsys.readouterr().out
+
+    rec = json.loads(one)
+    rec["pier-metadata"]["objects"] = []
+    acc = Accounting(on_error="collect", max_rejections=0)
+    assert list(validate(read([json.dumps(rec)] * 2, accounting=acc), accounting=acc)) == []
+    assert acc.summary().endswith("rejected 2, blank 0")
+    acc = Accounting(on_error="collect", max_rejections=1)
+    list(validate(read([json.dumps(rec)] * 2, accounting=acc), accounting=acc))
+    assert str(acc.rejections[0]).endswith("pier-metadata.objects: 0 objects for 1 annotation")
+    assert acc.summary().endswith("(1 rejection not listed)")
