@@ -41,7 +41,13 @@ from manifests._catalog import (
     write_label_categories,
 )
 from manifests._classes import drop_classes, remap_ids, rename_classes
-from manifests.errors import FieldError, InvalidLineError, InvalidNameError, ManifestError
+from manifests.errors import (
+    AmbiguousLabelError,
+    FieldError,
+    InvalidLineError,
+    InvalidNameError,
+    ManifestError,
+)
 from manifests.io import (
     MAX_LINE_LENGTH,
     Accounting,
@@ -79,6 +85,7 @@ from manifests.responses import (
     answer_labels,
     read_payload,
     read_worker_responses,
+    worker_response_iterations,
 )
 from manifests.stats import AttributeStats, ManifestStats, compute_stats
 from manifests.transforms import (
@@ -103,6 +110,7 @@ __all__ = [
     "LABEL_CATEGORY_VERSION",
     "MAX_LINE_LENGTH",
     "Accounting",
+    "AmbiguousLabelError",
     "AnswerBox",
     "AnswerRow",
     "AttributeStats",
@@ -164,6 +172,7 @@ __all__ = [
     "to_verification",
     "validate",
     "validate_record",
+    "worker_response_iterations",
     "write",
     "write_label_categories",
 ]

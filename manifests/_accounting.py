@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from manifests._values import quantity
 from manifests.errors import InvalidLineError, ManifestError
 
 if TYPE_CHECKING:
@@ -132,5 +133,6 @@ class Accounting:
         if self.counters:
             text += "; " + ", ".join(f"{k} {v}" for k, v in self.counters.items())
         if self.rejected > len(self.rejections) and self.rejections:
-            text += f" ({self.rejected - len(self.rejections)} rejections not listed)"
+            unlisted = quantity(self.rejected - len(self.rejections), "rejection")
+            text += f" ({unlisted} not listed)"
         return text

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from manifests.errors import FieldError, ManifestError
+from manifests.errors import AmbiguousLabelError, FieldError, ManifestError
 from manifests.records import (
     BoxLabel,
     ClassificationLabel,
@@ -42,8 +42,11 @@ LABEL_CATEGORY_VERSION = "2018-11-28"
 def select_label(record: Record, attribute: str | None = None) -> Label | None:
     """Return the label a transform works on: ``attribute``, or the line's only label.
 
-    Returns None when the line has no such label; raises :class:`~manifests.errors.FieldError`
-    (field ``<labels>``) when ``attribute`` is None and the line has several.
+    Returns None when the line has no such label; raises
+    :class:`~manifests.errors.AmbiguousLabelError` (an
+    :class:`~manifests.errors.InvalidLineError`, field ``<labels>``) when ``attribute`` is None
+    and the line has several. It is not a :class:`~manifests.errors.FieldError`: transforms do
+    not turn it into a rejection but let it stop the run, since only the caller can choose.
 
     Examples
     --------
@@ -54,7 +57,7 @@ def select_label(record: Record, attribute: str | None = None) -> Label | None:
     >>> select_label(rec)
     Traceback (most recent call last):
     ...
-    manifests.errors.FieldError: <labels>: 2 label attributes (a, b): choose one
+    manifests.errors.AmbiguousLabelError: <memory>: <labels>: 2 label attributes (a, b): choose one
     """
     if attribute is not None:
         return record.label(attribute)
@@ -62,8 +65,9 @@ def select_label(record: Record, attribute: str | None = None) -> Label | None:
     if not labels:
         return None
     if len(labels) > 1:
-        names = ", ".join(lab.attribute for lab in labels)
-        raise FieldError("<labels>", f"{len(labels)} label attributes ({names}): choose one")
+        raise AmbiguousLabelError(
+            [lab.attribute for lab in labels], lineno=record.lineno, source=record.source
+        )
     return labels[0]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from manifests._catalog import renamed_labels, select_label
-from manifests._values import as_int_id, expect_dict, expect_list
+from manifests._values import as_int_id, expect_dict, expect_list, quantity
 from manifests._views import META
 from manifests.errors import FieldError
 from manifests.io import Accounting
@@ -70,7 +70,8 @@ def _aligned_boxes(
     if len(objs) != len(anns):
         raise FieldError(
             f"{attr}{META}.objects",
-            f"{len(objs)} objects for {len(anns)} annotations: cannot keep them aligned",
+            f"{quantity(len(objs), 'object')} for {quantity(len(anns), 'annotation')}: "
+            "cannot keep them aligned",
         )
     for k, ann in enumerate(anns):
         if type(ann) is not dict:
@@ -106,7 +107,8 @@ def _drop_boxes(rec: Record, attr: str, names: frozenset[str], acc: Accounting) 
     if len(objs or ()) != len(anns):
         raise FieldError(
             f"{mk}.objects",
-            f"{len(objs or ())} objects for {len(anns)} annotations: cannot keep them aligned",
+            f"{quantity(len(objs or ()), 'object')} for {quantity(len(anns), 'annotation')}: "
+            "cannot keep them aligned",
         )
     cmap = meta.get("class-map")
     if cmap is None:

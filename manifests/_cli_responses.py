@@ -15,6 +15,7 @@ from manifests._cli_util import (
     UsageError,
     accounting,
     load_labels,
+    plural_s,
     progress,
     progress_enabled,
     report,
@@ -27,6 +28,7 @@ from manifests.responses import (
     answer_labels,
     read_payload,
     read_worker_responses,
+    worker_response_iterations,
 )
 
 
@@ -96,10 +98,23 @@ def cmd_responses(args: argparse.Namespace) -> int:
     if source != "-" and not os.path.exists(source) and not source.startswith(("s3://", "file://")):
         raise UsageError(f"{source}: no such file or folder")
     if source != "-" and os.path.isdir(source):
+        if args.iteration is not None:
+            found = worker_response_iterations(source)
+            if args.iteration not in found:
+                listed = ", ".join(str(n) for n in found)
+                raise UsageError(
+                    f"--iteration {args.iteration}: {source} has no such iteration "
+                    f"(it has iteration{plural_s(len(found))} {listed})"
+                )
         rows: Iterable[AnswerRow] = read_worker_responses(
             source, iteration=args.iteration, accounting=acc
         )
     else:
+        if args.iteration is not None:
+            raise UsageError(
+                "--iteration selects an iteration of a worker-response folder; "
+                f"{source} is a payload"
+            )
         rows = read_payload(source, accounting=acc)
     out: IO[str]
     owned = args.output != "-"

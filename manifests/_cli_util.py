@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import sys
@@ -14,16 +15,22 @@ from typing import TypeVar
 
 from manifests._accounting import Accounting
 from manifests._catalog import read_label_categories
-from manifests.errors import InvalidNameError, ManifestError
+from manifests.errors import AmbiguousLabelError, InvalidNameError, ManifestError
 from manifests.io import MAX_LINE_LENGTH, Reader, read, write
 from manifests.records import Record
 
 PROG = "gt-manifest"
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a process killed by SIGPIPE
 T = TypeVar("T")
 
 
 class UsageError(ManifestError):
     """Bad command-line usage (exit status 2)."""
+
+
+def plural_s(n: int) -> str:
+    """``""`` for one, ``"s"`` otherwise: ``f"{n} line{plural_s(n)}"``."""
+    return "" if n == 1 else "s"
 
 
 def err(message: str) -> None:
@@ -41,14 +48,24 @@ def run_command(
 
     Both tools (``gt-manifest``, ``gt-consolidate``) share the convention: 1 for invalid input
     (``ManifestError`` and ``invalid``; the message names file, line and field), 2 for a usage
-    error (``UsageError``, ``InvalidNameError``, ``usage``, an input path that is missing or
-    cannot be opened), 130 on Ctrl-C. ``report`` prints a message with the tool's name.
+    error (``UsageError``, ``InvalidNameError``, ``AmbiguousLabelError``, ``usage``, an input
+    path that is missing or cannot be opened), 130 on Ctrl-C, and 141 without a message when
+    the reader of standard output went away (``| head``): 128 + SIGPIPE, what a shell reports
+    for a process killed by SIGPIPE, so it cannot be mistaken for invalid input. ``report``
+    prints a message with the tool's name.
     """
     bad_input: tuple[type[BaseException], ...] = (ManifestError, *invalid)
     try:
         return command()
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        return EXIT_BROKEN_PIPE
     except (UsageError, InvalidNameError) as exc:  # both are ManifestErrors: before them
         report(str(exc))
+        return 2
+    except AmbiguousLabelError as exc:  # the caller must choose: a usage error, said once
+        report(f"{exc.location}: {exc.reason} with -a/--attribute")
         return 2
     except bad_input as exc:
         report(str(exc))
@@ -56,15 +73,17 @@ def run_command(
     except usage as exc:
         report(str(exc))
         return 2
-    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
-        return 1
     except FileNotFoundError as exc:
         report(f"{exc.filename}: no such file or folder")
         return 2
-    except (IsADirectoryError, PermissionError) as exc:
-        report(str(exc))
+    except IsADirectoryError as exc:
+        report(f"{exc.filename}: is a directory" if exc.filename else str(exc))
+        return 2
+    except NotADirectoryError as exc:
+        report(f"{exc.filename}: not a directory" if exc.filename else str(exc))
+        return 2
+    except PermissionError as exc:
+        report(f"{exc.filename}: permission denied" if exc.filename else str(exc))
         return 2
     except OSError as exc:
         report(str(exc))
@@ -139,6 +158,8 @@ def open_input(args: argparse.Namespace, acc: Accounting, path: str | None = Non
     name = "<stdin>" if source == "-" else None
     if source != "-" and not os.path.exists(source):
         raise UsageError(f"{source}: no such file")
+    if source != "-" and os.path.isdir(source):
+        raise UsageError(f"{source}: is a directory, not a manifest file")
     return read(source, accounting=acc, name=name, max_line_length=args.max_line_length)
 
 
@@ -167,6 +188,8 @@ def load_labels(value: str | None) -> list[str] | None:
     """Read a label list from a file (label-category JSON, JSON list, lines) or ``a,b,c``."""
     if value is None:
         return None
+    if os.path.isdir(value):
+        raise UsageError(f"{value}: is a directory, not a label list")
     if os.path.exists(value):
         try:
             return read_label_categories(value)
@@ -178,13 +201,68 @@ def load_labels(value: str | None) -> list[str] | None:
 
 
 def pairs(values: Sequence[str] | None, option: str) -> list[tuple[str, str]]:
+    """``OLD=NEW`` option values as pairs; the same ``OLD`` with two ``NEW`` is refused."""
     out = []
     for value in values or ():
         old, sep, new = value.partition("=")
         if not sep or not old or not new:
             raise UsageError(f"{option} expects OLD=NEW, got {value!r}")
         out.append((old, new))
+    check_one_target(out, option)
     return out
+
+
+def check_one_target(mapping: Iterable[tuple[T, T]], option: str) -> None:
+    """Refuse a mapping that sends one source to two different targets."""
+    seen: dict[T, T] = {}
+    for old, new in mapping:
+        if seen.setdefault(old, new) != new:
+            raise UsageError(
+                f"{option} maps {old!r} twice, to {seen[old]!r} and to {new!r}: give one target"
+            )
+
+
+def id_pairs(values: Sequence[str] | None, option: str) -> list[tuple[int, int]]:
+    """``OLD=NEW`` class-id option values as integer pairs (ids are whole numbers >= 0)."""
+    out = []
+    for old, new in pairs(values, option):
+        try:
+            ids = (int(old), int(new))
+        except ValueError:
+            ids = (-1, -1)
+        if min(ids) < 0:
+            raise UsageError(
+                f"{option} expects class ids OLD=NEW, whole numbers >= 0, got {old + '=' + new!r}"
+            )
+        out.append(ids)
+    check_one_target(out, option)
+    return out
+
+
+def count_type(minimum: int) -> Callable[[str], int]:
+    """Parse an option value: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def unit_interval(text: str) -> float:
+    """Parse an option value: a number in [0, 1] (a confidence); refuse NaN and infinities."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def spooled_input(args: argparse.Namespace) -> str:
@@ -208,9 +286,12 @@ def write_text(path: str, text: str) -> None:
 
 
 def common_options(
-    p: argparse.ArgumentParser, *, output_help: str = "output path (default: stdout)"
+    p: argparse.ArgumentParser,
+    *,
+    output_help: str = "output path (default: stdout)",
+    input_help: str = "input manifest path ('-' for stdin; .gz is decompressed)",
 ) -> None:
-    p.add_argument("input", help="input manifest path ('-' for stdin; .gz is decompressed)")
+    p.add_argument("input", help=input_help)
     p.add_argument("-o", "--output", default=None, help=output_help)
     p.add_argument(
         "--on-error",
@@ -219,11 +300,15 @@ def common_options(
         help="invalid lines: stop with exit 1 (raise, the default) or drop and list them (skip)",
     )
     p.add_argument(
-        "--max-errors", type=int, default=50, metavar="N", help="list at most N rejected lines (50)"
+        "--max-errors",
+        type=count_type(0),
+        default=50,
+        metavar="N",
+        help="list at most N rejected lines (50)",
     )
     p.add_argument(
         "--max-line-length",
-        type=int,
+        type=count_type(1),
         default=MAX_LINE_LENGTH,
         metavar="N",
         help=f"reject lines longer than N characters (default {MAX_LINE_LENGTH})",

@@ -18,7 +18,19 @@ __all__ = [
     "expect_dict",
     "expect_list",
     "parse_class_map",
+    "quantity",
 ]
+
+
+def quantity(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one: ``quantity(1, "box", "boxes") == "1 box"``.
+
+    Examples
+    --------
+    >>> quantity(1, "image"), quantity(0, "image"), quantity(2, "entity", "entities")
+    ('1 image', '0 images', '2 entities')
+    """
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
 # -------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from manifests._values import (
     expect_dict,
     expect_list,
     parse_class_map,
+    quantity,
 )
 from manifests.errors import FieldError
 
@@ -373,7 +374,8 @@ class BoxLabel(Label):
         if has_objects and len(objects) != len(annotations):
             raise FieldError(
                 f"{self.metadata_key}.objects",
-                f"{len(objects)} objects for {len(annotations)} annotations",
+                f"{quantity(len(objects), 'object')} for "
+                f"{quantity(len(annotations), 'annotation')}",
             )
         cmap = self.class_map
         out = []

@@ -16,6 +16,7 @@ from manifests._values import (
     expect_dict,
     expect_list,
     parse_class_map,
+    quantity,
 )
 from manifests._views import Label
 from manifests.errors import FieldError
@@ -114,7 +115,11 @@ class SpanLabel(Label):
         raw = self._m("entities")
         confs = [] if raw is None else expect_list(raw, mfield)
         if confs and len(confs) != len(ents):
-            raise FieldError(mfield, f"{len(confs)} confidences for {len(ents)} entities")
+            raise FieldError(
+                mfield,
+                f"{quantity(len(confs), 'confidence')} for "
+                f"{quantity(len(ents), 'entity', 'entities')}",
+            )
         out = []
         for k, ent in enumerate(ents):
             efield = f"{field}[{k}]"

@@ -8,6 +8,7 @@ read from. Public through :mod:`manifests.io` and :mod:`manifests`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import json
@@ -161,7 +162,18 @@ class _Sink:
                     self.stream = self._wrapper
             else:
                 directory = os.path.dirname(os.path.abspath(path))
-                fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".manifest", dir=directory)
+                if os.path.isdir(path):
+                    raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+                try:
+                    fd, self._tmp = tempfile.mkstemp(
+                        prefix=".tmp-", suffix=".manifest", dir=directory
+                    )
+                except OSError as exc:  # name the user's path, not the temporary file
+                    if not os.path.isdir(directory):
+                        raise FileNotFoundError(
+                            errno.ENOENT, f"no such folder {directory}", path
+                        ) from exc
+                    raise type(exc)(exc.errno, exc.strerror, path) from exc
                 self._final = path
                 raw = os.fdopen(fd, "wb")
                 self._owned = raw

@@ -3,7 +3,8 @@
 Every command reads a path or ``-`` (stdin), writes ``-o PATH`` or stdout, prints one line of
 accounting to stderr (``read N, written N, filtered N, rejected N, blank N``), shows a progress
 bar on long inputs when stderr is a terminal, and exits 0 (success), 1 (invalid input: the
-message is ``file:line: field: reason``) or 2 (usage error).
+message is ``file:line: field: reason``), 2 (usage error) or 141 (the reader of standard output
+went away, ``| head``; silently).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import string
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -31,7 +33,9 @@ from manifests._cli_util import (
     accounting,
     attribute_option,
     common_options,
+    count_type,
     err,
+    id_pairs,
     load_labels,
     open_input,
     pairs,
@@ -41,6 +45,7 @@ from manifests._cli_util import (
     report,
     run_command,
     spooled_input,
+    unit_interval,
     write_text,
 )
 from manifests.errors import ManifestError
@@ -103,6 +108,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_filter(args: argparse.Namespace) -> int:
     human = None if args.human is None else args.human == "yes"
+    low, high = args.min_confidence, args.max_confidence
+    if low is not None and high is not None and low > high:
+        raise UsageError(
+            f"--min-confidence {low:g} is above --max-confidence {high:g}: no line could match"
+        )
 
     def build(records: Iterable[Record], acc: Accounting) -> Iterable[Record]:
         return filter_records(
@@ -171,10 +181,7 @@ def cmd_remap_ids(args: argparse.Namespace) -> int:
         assert catalog is not None
         id_map = compact_id_map(catalog.ids())
     else:
-        try:
-            id_map = {int(old): int(new) for old, new in pairs(args.map, "--map")}
-        except ValueError as exc:
-            raise UsageError(f"--map expects integer ids OLD=NEW: {exc}") from exc
+        id_map = dict(id_pairs(args.map, "--map"))
     new_labels = None
     if args.labels_out:
         if labels is not None:
@@ -264,18 +271,64 @@ def _parse_fractions(values: Sequence[str]) -> list[tuple[str, float]]:
     return parts
 
 
+def _part_paths(template: str, names: Sequence[str]) -> dict[str, str]:
+    """Output path of every part from the ``-o`` template; refuse a template that cannot work.
+
+    The template must hold ``{name}`` and no other placeholder, and two parts must never format
+    to the same file (one would overwrite the other and lose its lines).
+    """
+    example = "e.g. -o 'out/{name}.manifest'"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:  # a lone "{" or "}"
+        raise UsageError(f"-o {template!r}: bad template ({exc}); {example}") from exc
+    others = sorted({f for f in fields if f != "name"})
+    if others:
+        shown = ", ".join("{" + f + "}" for f in others)
+        raise UsageError(
+            f"-o {template!r}: unknown placeholder {shown}: only {{name}} is filled in; {example}"
+        )
+    if "name" not in fields:
+        raise UsageError(f"split needs -o with a {{name}} placeholder, {example}")
+    paths: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name in names:
+        try:
+            path = template.format(name=name)
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+            raise UsageError(f"-o {template!r}: cannot fill in {{name}}: {exc}") from exc
+        where = os.path.normcase(os.path.abspath(path))
+        if where in seen:
+            raise UsageError(
+                f"-o {template!r}: parts {seen[where]!r} and {name!r} would both be written "
+                f"to {path}"
+            )
+        seen[where] = name
+        paths[name] = path
+    return paths
+
+
 def cmd_split(args: argparse.Namespace) -> int:
-    if not args.output_given or "{name}" not in args.output:
+    if not args.output_given:
         raise UsageError("split needs -o with a {name} placeholder, e.g. -o 'out/{name}.manifest'")
     parts = _parse_fractions(args.part)
+    names = [name for name, _ in parts]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise UsageError(f"--part: part names must be distinct, {', '.join(dupes)} repeated")
+    paths = _part_paths(args.output, names)
     acc = accounting(args)
+    for name in names:  # the accounting lists the parts in the order given
+        acc.counters[name] = 0
     writers: dict[str, Writer] = {}
     ok = False
     try:
-        for name, _ in parts:
-            writers[name] = Writer(
-                args.output.format(name=name), accounting=acc, verbatim=not args.normalize
-            )
+        for name in names:
+            # the template may name folders per part ('split/{name}.manifest'): create them
+            folder = os.path.dirname(paths[name])
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            writers[name] = Writer(paths[name], accounting=acc, verbatim=not args.normalize)
         with open_input(args, acc) as reader:
             records = progress(reader, reader, progress_enabled(args))
             for name, rec in split(records, parts, seed=args.seed, key=args.key, accounting=acc):
@@ -300,7 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Reshape and check SageMaker Ground Truth manifests (JSON Lines).",
-        epilog="Exit status: 0 ok, 1 invalid input (file:line: field: reason), 2 usage error.",
+        epilog=(
+            "Exit status: 0 ok, 1 invalid input (file:line: field: reason), 2 usage error, "
+            "141 output closed early (| head)."
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -314,15 +370,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common_options(p)
     attribute_option(p)
-    p.add_argument("--bins", type=int, default=10, help="confidence histogram bins (10)")
+    p.add_argument("--bins", type=count_type(1), default=10, help="confidence histogram bins (10)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("filter", help="keep lines matching every given rule")
     common_options(p)
     attribute_option(p)
-    p.add_argument("--min-confidence", type=float, metavar="X")
-    p.add_argument("--max-confidence", type=float, metavar="X")
+    p.add_argument(
+        "--min-confidence", type=unit_interval, metavar="X", help="keep confidence >= X (0..1)"
+    )
+    p.add_argument(
+        "--max-confidence", type=unit_interval, metavar="X", help="keep confidence <= X (0..1)"
+    )
     p.add_argument(
         "--confidence-of",
         choices=("min", "mean", "max"),
@@ -436,13 +496,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "responses", help="worker-response folder or consolidation payload -> answer rows"
     )
-    common_options(p)
+    common_options(
+        p,
+        input_help=(
+            "a worker-response folder (the job's output folder, its annotations/worker-response "
+            "or one iteration-<n> folder) or a consolidation-request payload (.json, .json.gz, "
+            "file:// or s3:// URI; '-' for stdin)"
+        ),
+    )
     p.add_argument(
         "--task", choices=("raw", "classification", "multilabel", "boxes"), default="raw"
     )
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--labels", help="label list: write class indices instead of names")
-    p.add_argument("--iteration", type=int, help="only this iteration of a worker-response folder")
+    p.add_argument(
+        "--iteration",
+        type=count_type(0),
+        metavar="N",
+        help="only iteration-N of a worker-response folder",
+    )
     p.set_defaults(func=cmd_responses)
     return parser
 

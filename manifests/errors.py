@@ -8,9 +8,11 @@ error, a type error) chain it with ``raise ... from``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "AmbiguousLabelError",
     "FieldError",
     "InvalidLineError",
     "InvalidNameError",
@@ -108,6 +110,45 @@ def _rebuild_invalid_line(
     lineno: int, line: str, field: str, reason: str, source: str
 ) -> InvalidLineError:
     return InvalidLineError(lineno, line, field, reason, source=source)
+
+
+class AmbiguousLabelError(InvalidLineError):
+    """A line has several label attributes and the caller did not say which one to work on.
+
+    Raised at once by every transform that works on one label attribute, whatever the
+    accounting's ``on_error`` says: the choice is the caller's (``attribute=``, ``-a`` on the
+    command line), not a fault of the line, so rejecting line after line would only hide it.
+
+    Parameters
+    ----------
+    attributes : sequence of str
+        The label attributes of the line, in order.
+    lineno, source
+        Where the line is (as in :class:`InvalidLineError`).
+
+    Examples
+    --------
+    >>> err = AmbiguousLabelError(["a", "b"], lineno=4, source="out.manifest")
+    >>> str(err)
+    'out.manifest:4: <labels>: 2 label attributes (a, b): choose one'
+    >>> err.attributes
+    ('a', 'b')
+    """
+
+    def __init__(
+        self, attributes: Sequence[str], *, lineno: int = 0, source: str = "<input>"
+    ) -> None:
+        self.attributes = tuple(attributes)
+        names = ", ".join(self.attributes)
+        reason = f"{len(self.attributes)} label attributes ({names}): choose one"
+        super().__init__(lineno, "", "<labels>", reason, source=source)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_ambiguous, (self.attributes, self.lineno, self.source))
+
+
+def _rebuild_ambiguous(attributes: Sequence[str], lineno: int, source: str) -> AmbiguousLabelError:
+    return AmbiguousLabelError(attributes, lineno=lineno, source=source)
 
 
 class InvalidNameError(ManifestError, ValueError):

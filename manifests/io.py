@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import IO, Any, cast
 
 from manifests._accounting import Accounting, OnError, Rejection
+from manifests._values import quantity
 from manifests._writing import Writer, dumps, write
 from manifests.records import Record
 
@@ -294,7 +295,8 @@ class Reader:
                             name,
                             lineno,
                             "<line>",
-                            f"line has {len(text)} characters, more than the {max_len} allowed",
+                            f"line has {quantity(len(text), 'character')}, more than the "
+                            f"{max_len} allowed",
                             line=text,
                         )
                         continue

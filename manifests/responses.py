@@ -49,6 +49,7 @@ __all__ = [
     "load_json_uri",
     "read_payload",
     "read_worker_responses",
+    "worker_response_iterations",
 ]
 
 _ITERATION = re.compile(r"iteration-(\d+)$")
@@ -257,19 +258,25 @@ def load_json_uri(uri: str | os.PathLike[str]) -> Any:
 
     Local files may be gzip-compressed (detected from their first bytes).
 
-    ``s3://`` needs boto3, imported only then (it is not a dependency of this package).
+    ``s3://`` needs boto3, imported only then (it is not a dependency of this package). Any
+    failure to fetch the object (boto3 missing, no credentials, no such key, no network) raises
+    :class:`~manifests.errors.ManifestError` naming the URI, with the boto3/botocore exception
+    chained; botocore is never imported here, so its exception types are not named.
     """
     text = os.fspath(uri)
     if text.startswith("s3://"):
         parsed = urlparse(text)
         try:
             import boto3
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ManifestError(f"reading {text} needs boto3, which is not installed") from exc
-        body = boto3.client("s3").get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))[
-            "Body"
-        ]
-        return _loads(body.read())
+        except ImportError as exc:
+            raise ManifestError(f"{text}: cannot read: boto3 is not installed") from exc
+        try:
+            client = boto3.client("s3")
+            response = client.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            data = response["Body"].read()
+        except Exception as exc:  # botocore's errors (and a broken boto3): one clean message
+            raise ManifestError(f"{text}: cannot read: {type(exc).__name__}: {exc}") from exc
+        return _loads(data)
     if text.startswith("file://"):
         text = unquote(urlparse(text).path)
     with open(text, "rb") as fh:
@@ -312,6 +319,25 @@ def _iteration_dirs(folder: Path) -> list[tuple[int, Path]]:
     raise ManifestError(f"no iteration-<n> folders under {folder}")
 
 
+def worker_response_iterations(folder: str | os.PathLike[str]) -> list[int]:
+    """Return the iteration numbers of a worker-response folder, in increasing order.
+
+    ``folder`` is any form :func:`read_worker_responses` takes.
+
+    Raises :class:`~manifests.errors.ManifestError` when there is no ``iteration-<n>`` folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in (2, 1, 10):
+    ...     (root / "worker-response" / f"iteration-{n}").mkdir(parents=True)
+    >>> worker_response_iterations(root)
+    [1, 2, 10]
+    """
+    return [number for number, _ in _iteration_dirs(Path(folder))]
+
+
 def read_worker_responses(
     folder: str | os.PathLike[str],
     *,
@@ -326,7 +352,8 @@ def read_worker_responses(
         The job output folder, its ``annotations/worker-response`` folder, a ``worker-response``
         folder or a single ``iteration-<n>`` folder.
     iteration : int, optional
-        Read only this iteration.
+        Read only this iteration (nothing when the folder has no such iteration: see
+        :func:`worker_response_iterations`).
     accounting : Accounting, optional
         Counts answers read and rejected (a file that is not valid JSON counts as one rejected
         answer).

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from manifests._values import quantity
 from manifests.errors import FieldError
 from manifests.io import Accounting
 from manifests.records import (
@@ -131,7 +132,8 @@ class ManifestStats:
                     out.append(f"    [{lo:.2f}, {hi:.2f}{close} {count:>7}  {bar}")
             if a.boxes_per_image:
                 total = sum(k * v for k, v in a.boxes_per_image.items())
-                out.append(f"  boxes: {total} in {sum(a.boxes_per_image.values())} images")
+                images = quantity(sum(a.boxes_per_image.values()), "image")
+                out.append(f"  boxes: {total} in {images}")
                 out.append(
                     "  boxes per image: "
                     + ", ".join(f"{k}: {v}" for k, v in sorted(a.boxes_per_image.items()))

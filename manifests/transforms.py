@@ -98,7 +98,7 @@ def filter_records(
         Input records.
     attribute : str, optional
         Label attribute the rules apply to. Default: the line's only label attribute (a line
-        with several is rejected as ambiguous).
+        with several raises :class:`~manifests.errors.AmbiguousLabelError`).
     min_confidence, max_confidence : float, optional
         Keep lines whose confidence (aggregated over the label's confidences with
         ``confidence_of``: every box, every selected class, every entity) lies in
@@ -274,8 +274,9 @@ def rename_attribute(
 ) -> Iterator[Record]:
     """Rename the label attribute ``old`` (and ``old-metadata``) to ``new``, keeping key order.
 
-    ``new`` must follow the naming rules (:func:`~manifests.validation.check_attribute_name`,
-    raising :class:`~manifests.errors.InvalidNameError` at once); a line whose task type needs
+    ``new`` must follow the naming rules of a job's label attribute
+    (:func:`~manifests.validation.check_attribute_name` with ``job_name=True``, raising
+    :class:`~manifests.errors.InvalidNameError` at once); a line whose task type needs
     the other ``-ref`` form, or that already has ``new``, is rejected. Lines without the label
     pass unchanged (counted as ``without attribute``).
 
@@ -288,7 +289,7 @@ def rename_attribute(
     [['source', 'b', 'b-metadata', 'z']]
     """
     acc = accounting if accounting is not None else Accounting()
-    check_attribute_name(new)
+    check_attribute_name(new, job_name=True)
     if new == old:
         raise ValueError("the new attribute name equals the old one")
     renames = {old: new, old + META: new + META}
@@ -341,7 +342,7 @@ def _to_audit(
 ) -> Iterator[Record]:
     acc = accounting if accounting is not None else Accounting()
     new = new_attribute or audit_attribute_name(attribute, kind)
-    check_attribute_name(new)
+    check_attribute_name(new, job_name=True)
     if new == attribute:
         raise ValueError(
             "an audit job needs a label attribute name different from the one it reviews"

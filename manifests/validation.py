@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from manifests._values import as_number, expect_dict, expect_list
+from manifests._values import as_number, expect_dict, expect_list, quantity
 from manifests._views import META
 from manifests.errors import FieldError, InvalidNameError
 from manifests.io import Accounting
@@ -37,6 +37,14 @@ __all__ = [
 ]
 
 _RESERVED = ("source", "source-ref")
+# The name of a new job's label attribute (LabelAttributeName of the CreateLabelingJob API):
+# 1 to 127 ASCII letters, digits and hyphens, starting and ending with a letter or digit. The
+# reference (../shared/reference/groundtruth.md, section 3.2 "Label attribute name") lists only
+# the rules checked for every name below (not ending in -metadata, source/source-ref reserved,
+# no '$', the -ref suffix by task type) and section 3.1 only that attribute names must not start
+# with '$'; this pattern is the AWS API's, which the reference does not quote. It is applied
+# only to names this package creates (job_name=True), not to names found in existing manifests.
+_JOB_ATTRIBUTE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _ADJUSTMENT = ("adjusted", "unadjusted")
 
@@ -113,18 +121,34 @@ def attribute_name_problems(name: str, task_type: str | None = None) -> list[str
     return problems
 
 
-def check_attribute_name(name: str, task_type: str | None = None) -> None:
+def check_attribute_name(
+    name: str, task_type: str | None = None, *, job_name: bool = False
+) -> None:
     """Raise :class:`~manifests.errors.InvalidNameError` if ``name`` breaks the naming rules.
+
+    ``job_name=True`` also applies the ``LabelAttributeName`` pattern of the CreateLabelingJob
+    API, ``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$``: for a name that a new labelling job will use
+    (a renamed attribute, the attribute of an adjustment or verification job).
 
     Examples
     --------
-    >>> check_attribute_name("birds-adjusted")
+    >>> check_attribute_name("birds-adjusted", job_name=True)
     >>> check_attribute_name("source")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     manifests.errors.InvalidNameError: label attribute name 'source': 'source' and ... are reserved
+    >>> check_attribute_name("bird boxes", job_name=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    manifests.errors.InvalidNameError: label attribute name 'bird boxes': a labelling job's ...
     """
     problems = attribute_name_problems(name, task_type)
+    if job_name and name and _JOB_ATTRIBUTE.fullmatch(name) is None:
+        problems.append(
+            "a labelling job's label attribute name is 1 to 127 ASCII letters, digits and "
+            "hyphens, starting and ending with a letter or digit (AWS LabelAttributeName "
+            "pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$)"
+        )
     if problems:
         raise InvalidNameError(name, "; ".join(problems))
 
@@ -210,7 +234,8 @@ def _check_boxes(lab: BoxLabel, out: list[Problem]) -> None:
         out.append(
             Problem(
                 f"{lab.metadata_key}.objects",
-                f"{len(objects)} objects for {len(annotations)} annotations",
+                f"{quantity(len(objects), 'object')} for "
+                f"{quantity(len(annotations), 'annotation')}",
             )
         )
         return
@@ -310,7 +335,7 @@ def validate_record(record: Record | dict[str, Any], attribute: str | None = Non
     ...   "pier-metadata": {"objects": [], "class-map": {"0": "heron"},
     ...                     "type": "groundtruth/object-detection"}}
     >>> [str(p) for p in validate_record(line)]
-    ['pier-metadata.objects: 0 objects for 1 annotations']
+    ['pier-metadata.objects: 0 objects for 1 annotation']
     """
     rec = record if isinstance(record, Record) else Record(record)
     out: list[Problem] = []

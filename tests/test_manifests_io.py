@@ -136,7 +136,7 @@ def test_on_error_policies() -> None:
     assert len(list(read(lines, on_error=None, accounting=collect))) == 2
     assert collect.rejected == 2
     assert len(collect.rejections) == 1
-    assert "1 rejections not listed" in collect.summary()
+    assert "(1 rejection not listed)" in collect.summary()
     assert len(list(read(lines, on_error="skip"))) == 2
     with pytest.raises(ValueError, match="on_error"):
         Accounting(on_error="ignore")  # type: ignore[arg-type]

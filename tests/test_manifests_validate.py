@@ -162,7 +162,8 @@ def test_validate_transform_rejects_with_location() -> None:
     (rej,) = acc.rejections
     assert (rej.source, rej.lineno, rej.field) == ("pier.manifest", 2, "pier-metadata.objects")
     with pytest.raises(
-        InvalidLineError, match=r"pier.manifest:2: pier-metadata.objects: 1 objects"
+        InvalidLineError,
+        match=r"pier.manifest:2: pier-metadata.objects: 1 object for 3 annotations$",
     ):
         list(validate(read(lines, name="pier.manifest")))
 
