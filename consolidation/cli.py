@@ -13,7 +13,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from manifests._cli_util import run_command
+from manifests._cli_util import count_type, run_command
 
 from ._cli_io import PROG, InputError, UsageError, err
 from ._errors import AnnotationError, InvalidParameterError
@@ -367,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="builtin: label + metadata as the built-in tasks; custom: a self-describing value",
     )
     p.add_argument("--state", metavar="PATH", help="worker-state file (CONSOLIDATION_STATE)")
-    p.add_argument("--indent", type=int, default=2, help="JSON indentation (2; 0 = one line)")
+    p.add_argument(
+        "--indent", type=count_type(0), default=2, help="JSON indentation (2; 0 = one line)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no accounting line on stderr")
     p.set_defaults(func=cmd_lambda)
     return parser

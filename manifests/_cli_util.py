@@ -239,6 +239,23 @@ def id_pairs(values: Sequence[str] | None, option: str) -> list[tuple[int, int]]
     return out
 
 
+def check_labels_out(args: argparse.Namespace) -> None:
+    """Refuse, before any line is written, a ``--labels-out`` that would fail or clobber.
+
+    The label file is written after the manifest: a missing folder would leave a manifest
+    whose class ids no label file describes, and the same path as ``-o`` or the input would
+    overwrite one with the other.
+    """
+    path = getattr(args, "labels_out", None)
+    if not path:
+        return
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        raise UsageError(f"{path}: no such file or folder")
+    for option, other in (("-o/--output", args.output), ("the input", args.input)):
+        if other and other != "-" and os.path.abspath(other) == os.path.abspath(path):
+            raise UsageError(f"--labels-out {path}: the same file as {option}")
+
+
 def count_type(minimum: int) -> Callable[[str], int]:
     """Parse an option value: a whole number >= ``minimum``."""
 

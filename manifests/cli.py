@@ -32,6 +32,7 @@ from manifests._cli_util import (
     UsageError,
     accounting,
     attribute_option,
+    check_labels_out,
     common_options,
     count_type,
     err,
@@ -149,6 +150,7 @@ def cmd_drop_classes(args: argparse.Namespace) -> int:
 
 
 def cmd_rename_classes(args: argparse.Namespace) -> int:
+    check_labels_out(args)
     mapping = dict(pairs(args.map, "--map"))
     labels = load_labels(args.labels)
     if args.labels_out and labels is None:
@@ -168,6 +170,7 @@ def cmd_rename_classes(args: argparse.Namespace) -> int:
 
 
 def cmd_remap_ids(args: argparse.Namespace) -> int:
+    check_labels_out(args)
     if bool(args.map) == bool(args.compact):
         raise UsageError("give either --map OLD=NEW (repeatable) or --compact")
     labels = load_labels(args.labels)
@@ -217,6 +220,7 @@ def cmd_rename_attribute(args: argparse.Namespace) -> int:
 
 
 def cmd_to_audit(args: argparse.Namespace) -> int:
+    check_labels_out(args)
     kind = args.kind
     labels = load_labels(args.labels)
     catalog = ClassCatalog()

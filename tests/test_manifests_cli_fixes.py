@@ -362,3 +362,27 @@ def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixtur
     list(validate(read([json.dumps(rec)] * 2, accounting=acc), accounting=acc))
     assert str(acc.rejections[0]).endswith("pier-metadata.objects: 0 objects for 1 annotation")
     assert acc.summary().endswith("(1 rejection not listed)")
+
+
+# -------------------------------------------------------------------------------------------------
+# --labels-out: checked before the manifest is written
+# -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["rename-classes", "remap-ids"])
+def test_labels_out_is_checked_before_any_line_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    out = tmp_path / "o.manifest"
+    change = (
+        ["--map", "duck=bird"] if command == "rename-classes" else ["--map", "0=2", "--map", "2=0"]
+    )
+    argv = [command, PIER, *change, "--labels", "heron,gull,duck", "-o", str(out)]
+    missing = tmp_path / "no" / "labels.json"
+    assert main([*argv, "--labels-out", str(missing)]) == 2
+    assert f"{missing}: no such file or folder" in capsys.readouterr().err
+    assert not out.exists()  # no manifest without its label file
+    assert main([*argv, "--labels-out", str(out)]) == 2
+    assert "the same file as -o/--output" in capsys.readouterr().err
+    assert main([*argv, "--labels-out", str(tmp_path / "labels.json")]) == 0
+    assert out.exists()
