@@ -347,6 +347,8 @@ def test_missing_file_is_a_usage_error_naming_the_path(
     assert missing in capsys.readouterr().err
     assert main(["lambda", missing]) == 2
     assert missing in capsys.readouterr().err
+    assert main(["lambda", missing, "--indent", "-3"]) == 2
+    assert "expected a whole number >= 0, got '-3'" in capsys.readouterr().err
 
 
 def test_bad_csv_row_names_file_and_line(
