@@ -20,6 +20,7 @@ Every answer counts as one ``read``; an answer that cannot be used is rejected t
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import gzip
@@ -29,7 +30,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from manifests._cli_util import UsageError, load_labels
 from manifests.errors import FieldError, ManifestError
@@ -45,6 +46,7 @@ from manifests.responses import (
 from manifests.validation import check_attribute_name
 
 from . import groundtruth as gt
+from ._annotations import not_utf8
 
 __all__ = [
     "PROG",
@@ -103,11 +105,32 @@ def _name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+#: CSV text is decoded with this error handler: bytes that are not UTF-8 become lone surrogates
+#: (as with ``surrogateescape``), so the row that holds them can be rejected with its line and
+#: field (:func:`not_utf8`) while the others are read. It counts them in ``_BAD_BYTES[0]``, so
+#: readers check rows only once the count has moved (the common, clean file pays nothing).
+_ESCAPE = "gt-consolidate-escape"
+_BAD_BYTES = [0]
+
+
+def _escape_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    _BAD_BYTES[0] += 1
+    replacement, end = codecs.lookup_error("surrogateescape")(exc)
+    return cast(str, replacement), end  # only ever used to decode
+
+
+codecs.register_error(_ESCAPE, _escape_bad_bytes)
+
+
 def _text_lines(data: bytes) -> io.StringIO:
-    try:
-        return io.StringIO(data.decode("utf-8-sig"), newline="")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc}") from exc
+    return io.StringIO(data.decode("utf-8-sig", _ESCAPE), newline="")
+
+
+def _check_header(name: str, header: list[str]) -> None:
+    """Raise :class:`InputError` for a CSV header that is not UTF-8 text."""
+    bad = not_utf8(header, [f"column {k + 1}" for k in range(len(header))])
+    if bad is not None:
+        raise InputError(f"{name}:1: header: {bad[1]}") from bad[2]
 
 
 def load_classes(value: str | None) -> list[str] | None:
@@ -122,25 +145,36 @@ def load_gold(path: str) -> dict[str, str]:
     """Read a gold CSV (``item,label``; ``task`` for ``item`` is accepted) as ``{item: label}``."""
     lines = _text_lines(_read_bytes(path))
     reader = csv.reader(lines)
-    header = [h.strip().lower() for h in next(reader, [])]
     name = _name(path)
-    item_col = header.index("item") if "item" in header else -1
-    if item_col < 0 and "task" in header:
-        item_col = header.index("task")
-    if item_col < 0 or "label" not in header:
-        raise InputError(f"{name}:1: header: expected item (or task) and label, got {header!r}")
-    label_col = header.index("label")
-    gold: dict[str, str] = {}
-    for lineno, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        if len(row) <= max(item_col, label_col):
-            raise InputError(f"{name}:{lineno}: <line>: expected {len(header)} fields")
-        if row[item_col] == "" or row[label_col] == "":
-            raise InputError(
-                f"{name}:{lineno}: {'item' if row[item_col] == '' else 'label'}: empty"
-            )
-        gold[row[item_col]] = row[label_col]
+    try:
+        raw_header = next(reader, [])
+        _check_header(name, raw_header)
+        header = [h.strip().lower() for h in raw_header]
+        item_col = header.index("item") if "item" in header else -1
+        if item_col < 0 and "task" in header:
+            item_col = header.index("task")
+        if item_col < 0 or "label" not in header:
+            raise InputError(f"{name}:1: header: expected item (or task) and label, got {header!r}")
+        label_col = header.index("label")
+        gold: dict[str, str] = {}
+        for row in reader:
+            lineno = reader.line_num
+            if not row:
+                continue
+            if len(row) <= max(item_col, label_col):
+                raise InputError(
+                    f"{name}:{lineno}: <line>: expected {len(header)} fields, got {len(row)}"
+                )
+            bad = not_utf8(row, header)
+            if bad is not None:
+                raise InputError(f"{name}:{lineno}: {bad[0]}: {bad[1]}") from bad[2]
+            if row[item_col] == "" or row[label_col] == "":
+                raise InputError(
+                    f"{name}:{lineno}: {'item' if row[item_col] == '' else 'label'}: empty"
+                )
+            gold[row[item_col]] = row[label_col]
+    except csv.Error as exc:
+        raise InputError(f"{name}:{reader.line_num}: <line>: {exc}") from exc
     if not gold:
         raise InputError(f"{name}: no gold labels")
     return gold
@@ -201,8 +235,10 @@ class AnswerSource:
         return self._answer_rows()
 
     # ---------------------------------------------------------------- checks
-    def _reject(self, source: str, lineno: int, fld: str, reason: str) -> None:
-        self.acc.reject(source, lineno, fld, reason)
+    def _reject(
+        self, source: str, lineno: int, fld: str, reason: str, cause: BaseException | None = None
+    ) -> None:
+        self.acc.reject(source, lineno, fld, reason, cause=cause)
 
     def _check_labels(self, labels: Iterable[str], source: str, lineno: int, fld: str) -> bool:
         if self.classes is None:
@@ -315,6 +351,7 @@ class AnswerSource:
         (``self._columns`` then maps names to positions; the last of equal names wins, as in
         the dict).
         """
+        bad_bytes = _BAD_BYTES[0]
         data = self._data if self._data is not None else None
         if data is None and (self.path == "-" or self.path.lower().endswith(".gz")):
             data = _read_bytes(self.path)
@@ -322,11 +359,18 @@ class AnswerSource:
         if data is not None:
             fh = _text_lines(data)
         else:
-            fh = open(self.path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+            fh = open(  # noqa: SIM115
+                self.path, encoding="utf-8-sig", errors=_ESCAPE, newline=""
+            )
         with fh:
             delimiter = "\t" if self.path.lower().removesuffix(".gz").endswith(".tsv") else ","
             reader = csv.reader(fh, delimiter=delimiter)
-            header = [h.strip().lower() for h in next(reader, [])]
+            try:
+                raw_header = next(reader, [])
+            except csv.Error as exc:
+                raise InputError(f"{self.name}:1: header: {exc}") from exc
+            _check_header(self.name, raw_header)
+            header = [h.strip().lower() for h in raw_header]
             if "item" not in header and "task" in header:
                 header[header.index("task")] = "item"
             need = {"classification": "label", "multilabel": "labels", "boxes": "label"}[self.task]
@@ -352,6 +396,12 @@ class AnswerSource:
                             f"expected {len(header)} fields, got {len(fields)}",
                         )
                         continue
+                    if _BAD_BYTES[0] != bad_bytes and not "".join(fields).isascii():
+                        bad = not_utf8(fields, header)
+                        if bad is not None:
+                            self.acc.read += 1
+                            self._reject(self.name, reader.line_num, *bad[:2], cause=bad[2])
+                            continue
                     if fields_only:
                         yield reader.line_num, fields
                     else:

@@ -7,7 +7,10 @@ Covers the readers of ``gt-consolidate`` (``consolidation._cli_io``), the worker
 from __future__ import annotations
 
 import copy
+import gzip
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +149,153 @@ def test_valid_state_still_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "st.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert WorkerState.load(path).to_dict() == json.loads(json.dumps(copy.deepcopy(data)))
+
+
+# -------------------------------------------------------------------------------------------------
+# CSV that is not UTF-8
+# -------------------------------------------------------------------------------------------------
+
+LATIN1 = b"item,worker,label\ni1,w1,a\ni1,w2,b\ni2,w1,caf\xe9\ni2,w2,b\ni3,w1,a\ni3,w2,a\n"
+NOT_UTF8 = r"label: not UTF-8 (invalid byte 0xe9 in 'caf\xe9')"
+
+
+def _latin1(tmp_path: Path, name: str = "latin1.csv", data: bytes = LATIN1) -> str:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["classify", "-m", "mv"],
+        ["workers", "-m", "mv"],
+        ["evaluate", "--methods", "mv", "--gold", "GOLD"],
+    ],
+)
+def test_csv_not_utf8_names_file_line_and_field(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _latin1(tmp_path)
+    gold = tmp_path / "gold.csv"
+    gold.write_text("item,label\ni1,a\n", encoding="utf-8")
+    argv = [str(gold) if a == "GOLD" else a for a in argv]
+    rc, _, err = _run(capsys, argv[0], path, *argv[1:])
+    assert rc == 1
+    assert err == f"gt-consolidate: {path}:4: {NOT_UTF8}\n"
+
+
+def test_csv_not_utf8_multilabel_and_boxes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ml = _latin1(tmp_path, "ml.csv", b"item,worker,labels\ni1,a,cat|d\xf6g\n")
+    rc, _, err = _run(capsys, "multilabel", ml)
+    assert (rc, err) == (
+        1,
+        f"gt-consolidate: {ml}:2: labels: not UTF-8 (invalid byte 0xf6 in 'cat|d\\xf6g')\n",
+    )
+    header = b"item,worker,label,left,top,width,height\n"
+    bx = _latin1(tmp_path, "bx.csv", header + b"img1,a,\xe9,1,2,3,4\n")
+    rc, _, err = _run(capsys, "boxes", bx)
+    assert (rc, err) == (
+        1,
+        f"gt-consolidate: {bx}:2: label: not UTF-8 (invalid byte 0xe9 in '\\xe9')\n",
+    )
+
+
+@pytest.mark.parametrize("name", ["latin1.csv.gz", "-"])
+def test_csv_not_utf8_gzip_and_stdin(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name == "-":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(LATIN1)))
+        path, shown = "-", "<stdin>"
+    else:
+        path = shown = _latin1(tmp_path, name)
+    rc, _, err = _run(capsys, "classify", path, "-m", "mv")
+    assert (rc, err) == (1, f"gt-consolidate: {shown}:4: {NOT_UTF8}\n")
+
+
+def test_csv_not_utf8_skip_drops_and_lists_the_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _latin1(tmp_path)
+    rc, out, err = _run(capsys, "classify", path, "-m", "mv", "--on-error", "skip")
+    assert rc == 0
+    lines = err.splitlines()
+    assert lines[0] == f"{path}:4: {NOT_UTF8}"
+    assert lines[1].endswith(
+        "read 6 answers (3 items, 2 workers, 2 classes), method mv, written 3, rejected 1"
+    )
+    # i2 keeps the one answer that was readable
+    assert "i2,b,1" in out.splitlines()
+
+
+@pytest.mark.parametrize("option", ["--calibrate", "--class-mix"])
+def test_gold_csv_not_utf8_names_file_and_line(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold = _latin1(tmp_path, "gold.csv", b"item,label\ni1,a\ni2,caf\xe9\n")
+    rc, _, err = _run(capsys, "classify", _answers(tmp_path), option, gold)
+    assert (rc, err) == (1, f"gt-consolidate: {gold}:3: {NOT_UTF8}\n")
+
+
+def test_csv_header_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _latin1(tmp_path, "utf16.csv", "item,worker,label\ni1,w1,a\n".encode("utf-16"))
+    rc, _, err = _run(capsys, "classify", path)
+    assert rc == 1
+    assert err.startswith(f"gt-consolidate: {path}:1: header: not UTF-8 (invalid byte 0xff in ")
+    with pytest.raises(
+        AnnotationError, match=r"utf16\.csv:1: header: not UTF-8 \(invalid byte 0xff"
+    ):
+        Annotations.from_csv(path)
+
+
+def test_valid_utf8_accents_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _latin1(tmp_path, "ok.csv", LATIN1.decode("latin-1").encode("utf-8"))
+    rc, out, _ = _run(capsys, "classify", path, "-m", "mv", "--classes", "a,b,café")
+    assert rc == 0
+    assert len(out.splitlines()) == 4
+
+
+def test_from_csv_not_utf8_is_annotation_error_with_cause(tmp_path: Path) -> None:
+    path = _latin1(tmp_path)
+    with pytest.raises(AnnotationError) as info:
+        Annotations.from_csv(path)
+    assert str(info.value) == f"{path}:4: {NOT_UTF8}"
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
+
+
+def test_from_csv_messages_name_file_and_line(tmp_path: Path) -> None:
+    bad_header = tmp_path / "h.csv"
+    bad_header.write_text("foo,worker,label\n1,a,x\n", encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"h\.csv:1: header must name item") as info:
+        Annotations.from_csv(bad_header)
+    assert info.value.__cause__ is None  # no unrelated "'task' is not in list"
+    path = _answers(tmp_path)
+    with pytest.raises(AnnotationError, match=r"answers\.csv:3: label: 'b' is not one of the"):
+        Annotations.from_csv(path, classes=["a", "c"])
+    dup = tmp_path / "dup.csv"
+    dup.write_text(ANSWERS + "i1,w1,b\n", encoding="utf-8")
+    with pytest.raises(
+        AnnotationError,
+        match=r"dup\.csv:6: worker: 'w1' answered item 'i1' again \(first on line 2\)",
+    ):
+        Annotations.from_csv(dup, duplicates="error")
+    one = tmp_path / "one.csv"
+    one.write_text("item,worker,label\n1,a,x\n2,a,x\n", encoding="utf-8")
+    with pytest.raises(
+        AnnotationError, match=r"one\.csv: need at least 2 classes, got \['x'\]: name the classes"
+    ):
+        Annotations.from_csv(one)
+
+
+def test_one_class_message_mentions_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("item,worker,label\n1,a,x\n2,a,x\n", encoding="utf-8")
+    rc, _, err = _run(capsys, "classify", str(path), "-m", "mv")
+    assert rc == 1
+    assert "on the command line, --classes" in err
+    assert "pass classes=" not in err
