@@ -64,6 +64,8 @@ __all__ = [
 PROG = "gt-consolidate"
 _TEXT_ELEMENTS = ("crowd-classifier", "crowd-classifier-multi-select")
 _BOX_KEYS = ("left", "top", "width", "height")
+#: Key of the answer in a plain JSON Lines row, by task.
+_ANSWER_KEYS = {"classification": "label", "multilabel": "labels", "boxes": "boxes"}
 
 
 class InputError(ManifestError):
@@ -330,13 +332,24 @@ class AnswerSource:
         content: Any
         if "content" in rec:
             content = rec["content"]
-        elif self.task == "classification":
-            content = {"label": _as_label(rec.get("label"))}
-        elif self.task == "multilabel":
-            labels = rec.get("labels")
-            content = {"labels": [_as_label(x) for x in labels] if type(labels) is list else labels}
         else:
-            content = {"boundingBoxes": rec.get("boxes")}
+            # The answer itself must be there: a row without it is not "picked nothing" ([]).
+            key = _ANSWER_KEYS[self.task]
+            if rec.get(key) is None:
+                reason = "missing" if key not in rec else "null; write [] for an empty answer"
+                if self.task == "classification":
+                    reason = "missing" if key not in rec else "expected a string, got null"
+                self._reject(src, lineno, key, reason)
+                return None
+            value = rec[key]
+            if self.task == "classification":
+                content = {"label": _as_label(value)}
+            elif self.task == "multilabel":
+                content = {
+                    "labels": [_as_label(x) for x in value] if type(value) is list else value
+                }
+            else:
+                content = {"boundingBoxes": value}
             width, height = rec.get("image_width"), rec.get("image_height")
             if width is not None or height is not None:
                 content["inputImageProperties"] = {"width": width, "height": height}

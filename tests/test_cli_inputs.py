@@ -299,3 +299,94 @@ def test_one_class_message_mentions_the_option(
     assert rc == 1
     assert "on the command line, --classes" in err
     assert "pass classes=" not in err
+
+
+# -------------------------------------------------------------------------------------------------
+# JSON Lines rows without their answer
+# -------------------------------------------------------------------------------------------------
+
+ML_ROWS = (
+    '{"item":"i1","worker":"a","labels":["cat"]}\n'
+    '{"item":"i1","worker":"b"}\n'
+    '{"item":"i1","worker":"c","lables":["cat"]}\n'
+    '{"item":"i2","worker":"a","labels":["dog"]}\n'
+)
+
+
+def test_multilabel_row_without_labels_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text(ML_ROWS, encoding="utf-8")
+    rc, out, err = _run(capsys, "multilabel", str(path))
+    assert (rc, out, err) == (1, "", f"gt-consolidate: {path}:2: labels: missing\n")
+    rc, out, err = _run(capsys, "multilabel", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[:2] == [f"{path}:2: labels: missing", f"{path}:3: labels: missing"]
+    assert "rejected 2" in err
+    # Only worker a's answers are used: the result is what a alone says.
+    assert out.splitlines()[1:] == ["i1,cat,0.8481", "i2,dog,0.8481"]
+
+
+def test_explicit_empty_labels_still_mean_nothing_picked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.jsonl"
+    rows = ML_ROWS.replace('"worker":"b"', '"worker":"b","labels":[]').replace("lables", "labels")
+    path.write_text(rows, encoding="utf-8")
+    rc, _, err = _run(capsys, "multilabel", str(path))
+    assert rc == 0
+    assert "read 4 answers (2 items, 3 workers, 2 classes)" in err
+    path.write_text(rows.replace('"labels":[]', '"labels":null'), encoding="utf-8")
+    rc, _, err = _run(capsys, "multilabel", str(path))
+    assert (rc, err) == (
+        1,
+        f"gt-consolidate: {path}:2: labels: null; write [] for an empty answer\n",
+    )
+
+
+def test_multilabel_csv_empty_cell_is_an_empty_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("item,worker,labels\ni1,a,cat\ni1,b,\ni2,a,dog\n", encoding="utf-8")
+    rc, _, err = _run(capsys, "multilabel", str(path))
+    assert rc == 0
+    assert "read 3 answers (2 items, 2 workers, 2 classes)" in err
+
+
+def test_box_row_without_boxes_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "b.jsonl"
+    box = '{"label":"owl","left":1,"top":1,"width":10,"height":10}'
+    path.write_text(
+        f'{{"item":"i1","worker":"a","boxes":[{box}]}}\n'
+        '{"item":"i1","worker":"b","image_width":64,"image_height":48}\n'
+        '{"item":"i1","worker":"c","boxes":[]}\n',
+        encoding="utf-8",
+    )
+    rc, _, err = _run(capsys, "boxes", str(path))
+    assert (rc, err) == (1, f"gt-consolidate: {path}:2: boxes: missing\n")
+    rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.startswith(f"{path}:2: boxes: missing\n")
+    # W = 2 (a and c): b, whose answer is unknown, does not count as "drew nothing".
+    assert out.splitlines()[1] == "i1,owl,1,1,10,10,0.5,1"
+
+
+def test_classification_row_without_label_says_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        '{"item":"i1","worker":"w1"}\n{"item":"i1","worker":"w2","label":null}\n'
+        '{"item":"i1","worker":"w3","label":"a"}\n{"item":"i2","worker":"w3","label":"b"}\n',
+        encoding="utf-8",
+    )
+    rc, _, err = _run(capsys, "classify", str(path), "-m", "mv", "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[:2] == [
+        f"{path}:1: label: missing",
+        f"{path}:2: label: expected a string, got null",
+    ]
