@@ -40,6 +40,7 @@ from manifests.responses import (
     answer_boxes,
     answer_label,
     answer_labels,
+    find_element,
     read_payload,
     read_worker_responses,
 )
@@ -47,6 +48,7 @@ from manifests.validation import check_attribute_name
 
 from . import groundtruth as gt
 from ._annotations import not_utf8
+from ._box_annotations import box_problem, image_size_problem
 
 __all__ = [
     "PROG",
@@ -205,6 +207,8 @@ class AnswerSource:
     _data: bytes | None = field(default=None, repr=False)
     #: CSV column positions by name, set when the header has been read.
     _columns: dict[str, int] = field(default_factory=dict, repr=False)
+    #: Boxes: the image size each item was first given with, and where (source, line).
+    _sizes: dict[str, tuple[tuple[Any, Any], str, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.kind = self._detect()
@@ -301,14 +305,57 @@ class AnswerSource:
                     return None
                 return (row.item, row.worker, labels)
             ans = answer_boxes(row.content)
+            name, _ = find_element(row.content, "boundingBoxes", "inputImageProperties")
+            for k, box in enumerate(ans.boxes):
+                problem = box_problem(box.left, box.top, box.width, box.height)
+                if problem is not None:
+                    path = f"content.{name}.boundingBoxes" if name else "content.boundingBoxes"
+                    raise FieldError(f"{path}[{k}].{problem[0]}", problem[1])
+            size = None
+            if ans.image_width is not None or ans.image_height is not None:
+                size = (ans.image_width, ans.image_height)
+                props = (
+                    f"content.{name}.inputImageProperties"
+                    if name
+                    else "content.inputImageProperties"
+                )
+                self._check_size(row.item, size, source, lineno, props)
         except FieldError as exc:
             fld = _plain_field(exc.field) if plain else exc.field
             self._reject(source, lineno, f"{where}{fld}", exc.reason)
             return None
         if not self._check_labels((b.label for b in ans.boxes), source, lineno, f"{where}label"):
             return None
-        size = None if ans.image_width is None else (ans.image_width, ans.image_height)
+        if size is not None:
+            self._sizes.setdefault(row.item, (size, source, lineno))
         return (row.item, row.worker, list(ans.boxes), size)
+
+    def _check_size(
+        self, item: str, size: tuple[Any, Any], source: str, lineno: int, fld: str
+    ) -> None:
+        """Raise :class:`FieldError` for an unusable image size, or one that differs.
+
+        ``fld`` is the size's field path; an earlier answer on the same image may have given
+        another size.
+        """
+        if None in size:
+            missing = "width" if size[0] is None else "height"
+            raise FieldError(f"{fld}.{missing}", "missing (image width and height go together)")
+        problem = image_size_problem(*size)
+        if problem is not None:
+            raise FieldError(f"{fld}.{problem[0]}", problem[1])
+        seen = self._sizes.get(item)
+        if seen is not None and seen[0] != size:
+            if not seen[2]:
+                given = "another answer"
+            else:
+                given = f"line {seen[2]}" if seen[1] == source else f"{seen[1]}:{seen[2]}"
+            changed = "width" if seen[0][0] != size[0] else "height"
+            raise FieldError(
+                f"{fld}.{changed}",
+                f"image size {size[0]}x{size[1]} differs from {seen[0][0]}x{seen[0][1]} "
+                f"given on {given} for image {item!r}",
+            )
 
     # ---------------------------------------------------------------- JSON Lines
     def _jsonl(self) -> Iterator[tuple[Any, ...]]:
@@ -470,7 +517,10 @@ class AnswerSource:
                 self._check_labels([label], self.name, lineno, "label")
 
     def _csv_boxes(self) -> Iterator[tuple[Any, ...]]:
-        answers: dict[tuple[str, str], tuple[list[tuple[Any, ...]], Any]] = {}
+        # One answer = every row of an (item, worker) pair; a bad row drops the whole answer
+        # (None below), as a bad JSON Lines row does: keeping the rest would count the worker
+        # in W with a box missing.
+        answers: dict[tuple[str, str], tuple[list[tuple[Any, ...]], Any] | None] = {}
         for lineno, row in self._csv_rows():
             item, worker = row["item"], row["worker"]
             if not item or not worker:
@@ -481,28 +531,84 @@ class AnswerSource:
             if key not in answers:
                 self.acc.read += 1
                 answers[key] = ([], None)
-            boxes, size = answers[key]
-            try:
-                if row.get("image_width") or row.get("image_height"):
-                    size = (int(row["image_width"]), int(row["image_height"]))
-                    answers[key] = (boxes, size)
-                label = row["label"]
-                if label == "":
-                    continue
-                coords = [float(row[k]) for k in _BOX_KEYS]
-            except (ValueError, KeyError) as exc:
-                self._reject(self.name, lineno, "<line>", f"not a number: {exc}")
+            answer = answers[key]
+            if answer is None:  # already rejected on an earlier line
                 continue
-            if self._check_labels([label], self.name, lineno, "label"):
-                boxes.append((label, *coords))
-        for (item, worker), (boxes, size) in answers.items():
-            yield (item, worker, boxes, size)
+            boxes, size = answer
+            try:
+                row_size = _csv_image_size(row)
+                if row_size is not None:
+                    if size is not None and size != row_size:
+                        raise FieldError(
+                            "image_width" if size[0] != row_size[0] else "image_height",
+                            f"image size {row_size[0]}x{row_size[1]} differs from "
+                            f"{size[0]}x{size[1]} given earlier by the same worker",
+                        )
+                    self._check_size(item, row_size, self.name, lineno, "image")
+                label = row["label"]
+                box = None if label == "" else _csv_box(row)
+            except FieldError as exc:
+                fld = exc.field.replace("image.", "image_")
+                self._reject(self.name, lineno, fld, exc.reason)
+                answers[key] = None
+                continue
+            if box is not None and not self._check_labels([label], self.name, lineno, "label"):
+                answers[key] = None
+                continue
+            if row_size is not None:
+                self._sizes.setdefault(item, (row_size, self.name, lineno))
+                answers[key] = (boxes, row_size)
+            if box is not None:
+                boxes.append((label, *box))
+        for (item, worker), answer in answers.items():
+            if answer is not None:
+                yield (item, worker, answer[0], answer[1])
+
+
+def _csv_number(row: Mapping[str, str], name: str) -> float:
+    text = row.get(name, "").strip()
+    if not text:
+        raise FieldError(name, "empty")
+    try:
+        return float(text)
+    except ValueError:
+        raise FieldError(name, f"not a number: {text!r}") from None
+
+
+def _csv_box(row: Mapping[str, str]) -> tuple[float, ...]:
+    """``(left, top, width, height)`` of a CSV box row, checked (:func:`box_problem`)."""
+    coords = tuple(_csv_number(row, k) for k in _BOX_KEYS)
+    problem = box_problem(*coords)
+    if problem is not None:
+        raise FieldError(*problem)
+    return coords
+
+
+def _csv_image_size(row: Mapping[str, str]) -> tuple[int, int] | None:
+    """``(image_width, image_height)`` of a CSV box row (positive integers), None if both empty."""
+    cells = [row.get(k, "").strip() for k in ("image_width", "image_height")]
+    if not any(cells):
+        return None
+    size = []
+    for name, text in zip(("image_width", "image_height"), cells, strict=True):
+        if not text:
+            raise FieldError(name, "empty (image width and height go together)")
+        try:
+            value = int(text)
+        except ValueError:
+            raise FieldError(name, f"expected a positive integer, got {text!r}") from None
+        size.append(value)
+    problem = image_size_problem(*size)
+    if problem is not None:
+        raise FieldError(f"image_{problem[0]}", problem[1])
+    return size[0], size[1]
 
 
 _PLAIN_FIELDS = (
     ("content.boundingBoxes", "boxes"),
     ("content.inputImageProperties.width", "image_width"),
     ("content.inputImageProperties.height", "image_height"),
+    ("content.inputImageProperties", "image_width"),
     ("content.", ""),
 )
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from consolidation import Annotations, WorkerState
+from consolidation import Annotations, BoxAnnotations, BoxConsolidator, WorkerState
 from consolidation._errors import AnnotationError
 from consolidation.cli import main
 
@@ -390,3 +390,132 @@ def test_classification_row_without_label_says_missing(
         f"{path}:1: label: missing",
         f"{path}:2: label: expected a string, got null",
     ]
+
+
+# -------------------------------------------------------------------------------------------------
+# box geometry, checked where the row is read
+# -------------------------------------------------------------------------------------------------
+
+BOX_HEADER = "item,worker,label,left,top,width,height,image_width,image_height\n"
+GOOD_B = "img1,b,owl,12,10,100,100,640,480\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("img1,a,owl,10,10,-5,100,640,480", "width: -5.0 is negative"),
+        ("img1,a,owl,10,10,nan,100,640,480", "width: nan is not a finite number"),
+        ("img1,a,owl,10,10,100,inf,640,480", "height: inf is not a finite number"),
+        ("img1,a,owl,1e300,1e300,1e300,1e300,,", "left: 1e+300 is larger than 2**53 in magnitude"),
+        ("img1,a,owl,10,10,,100,640,480", "width: empty"),
+        ("img1,a,owl,10,10,abc,100,640,480", "width: not a number: 'abc'"),
+        ("img1,a,owl,10,10,100,100,0,480", "image_width: 0 is not positive"),
+        (
+            "img1,a,owl,10,10,100,100,640,",
+            "image_height: empty (image width and height go together)",
+        ),
+        (
+            "img1,a,owl,10,10,100,100,640.5,480",
+            "image_width: expected a positive integer, got '640.5'",
+        ),
+    ],
+)
+def test_box_csv_geometry_is_checked_per_row(
+    row: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bx.csv"
+    path.write_text(BOX_HEADER + row + "\n" + GOOD_B, encoding="utf-8")
+    rc, out, err = _run(capsys, "boxes", str(path))
+    assert (rc, out, err) == (1, "", f"gt-consolidate: {path}:2: {message}\n")
+    rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[0] == f"{path}:2: {message}"
+    assert "read 2 answers (1 items, 1 workers, 1 boxes)" in err
+    assert "rejected 1" in err
+    # worker a's whole answer is dropped: b alone answered img1 (W = 1, confidence 0.0)
+    assert out.splitlines()[1:] == ["img1,owl,12,10,100,100,0,1"]
+    assert "nan" not in out
+
+
+def test_box_csv_conflicting_image_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bx.csv"
+    path.write_text(
+        BOX_HEADER + "img1,a,owl,10,10,100,100,640,480\n" + GOOD_B.replace("640,480", "800,600"),
+        encoding="utf-8",
+    )
+    expected = (
+        f"{path}:3: image_width: image size 800x600 differs from 640x480 given on line 2 "
+        "for image 'img1'"
+    )
+    rc, _, err = _run(capsys, "boxes", str(path))
+    assert (rc, err) == (1, f"gt-consolidate: {expected}\n")
+    rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[0] == expected
+    assert out.splitlines()[1:] == ["img1,owl,10,10,100,100,0,1"]
+
+
+def test_box_csv_bad_row_drops_the_whole_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bx.csv"
+    path.write_text(
+        BOX_HEADER
+        + "img1,a,owl,10,10,100,100,640,480\n"
+        + "img1,a,duck,300,200,-1,40,640,480\n"
+        + "img1,a,cat,1,1,5,5,640,480\n"
+        + GOOD_B,
+        encoding="utf-8",
+    )
+    rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[0] == f"{path}:3: width: -1.0 is negative"
+    assert "read 2 answers (1 items, 1 workers, 1 boxes)" in err
+    assert [r.split(",")[1] for r in out.splitlines()[1:]] == ["owl"]  # no cat from a either
+
+
+def test_box_jsonl_geometry_and_sizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def row(worker: str, left: Any = 1, width: Any = 10, size: str = "") -> str:
+        box = f'{{"label":"owl","left":{left},"top":1,"width":{width},"height":10}}'
+        return f'{{"item":"i1","worker":"{worker}","boxes":[{box}]{size}}}\n'
+
+    path = tmp_path / "b.jsonl"
+    path.write_text(
+        row("a", size=',"image_width":64,"image_height":48')
+        + row("b", width=-3)
+        + row("c", left="1e300")
+        + row("d", size=',"image_width":65,"image_height":48')
+        + row("e", size=',"image_width":64')
+        + row("f", size=',"image_width":0,"image_height":48'),
+        encoding="utf-8",
+    )
+    rc, _, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
+    assert rc == 0
+    assert err.splitlines()[:5] == [
+        f"{path}:2: boxes[0].width: -3 is negative",
+        f"{path}:3: boxes[0].left: 1e+300 is larger than 2**53 in magnitude",
+        f"{path}:4: image_width: image size 65x48 differs from 64x48 given on line 1 for "
+        "image 'i1'",
+        f"{path}:5: image_height: missing (image width and height go together)",
+        f"{path}:6: image_width: expected a positive integer, got 0",
+    ]
+    assert "rejected 5" in err
+
+
+def test_box_annotations_refuse_overflowing_coordinates() -> None:
+    rows = [("img1", "a", "owl", 1e300, 1e300, 1e300, 1e300)]
+    with pytest.raises(AnnotationError, match=r"item 'img1', worker 'a': left 1e\+300 is larger"):
+        BoxAnnotations.from_records(rows)
+    with pytest.raises(AnnotationError, match=r"width 1e\+300 is larger than 2\*\*53"):
+        BoxAnnotations.from_records(
+            [("img1", "a", "owl", 1, 1, 2, 2)], image_sizes={"img1": (1e300, 10)}
+        )
+    # At the bound itself, areas stay finite and the confidence is a number.
+    big = float(2**53)
+    ann = BoxAnnotations.from_records(
+        [("img1", "a", "owl", 0, 0, big, big), ("img1", "b", "owl", 0, 0, big, big)]
+    )
+    conf = BoxConsolidator().fit(ann).boxes_["confidence"]
+    assert conf.tolist() == [1.0]
