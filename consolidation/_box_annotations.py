@@ -24,6 +24,62 @@ __all__ = ["BoxAnnotations"]
 CODE_DTYPE = np.int32
 _COORDS = ("left", "top", "width", "height")
 _BOX_KEYS = ("label", *_COORDS)
+#: Largest magnitude of a coordinate or image size: 2**53, beyond which float64 pixel
+#: coordinates are no longer exact integers. It keeps areas (at most 2**106), edges and IoUs
+#: finite, so no NaN can reach a confidence.
+MAX_COORDINATE = float(2**53)
+
+
+def box_problem(left: Any, top: Any, width: Any, height: Any) -> tuple[str, str] | None:
+    """Check one box's geometry: ``(field, reason)`` of the first problem, or None.
+
+    Coordinates must be finite numbers of magnitude at most :data:`MAX_COORDINATE`; width and
+    height must not be negative. This is the check :meth:`BoxAnnotations.from_arrays` applies to
+    every box, for readers that want to reject a box where they read it.
+
+    Examples
+    --------
+    >>> box_problem(10, 10, -5, 100)
+    ('width', '-5 is negative')
+    >>> box_problem(1e300, 0, 1e300, 1)
+    ('left', '1e+300 is larger than 2**53 in magnitude')
+    >>> box_problem(1, 2, 3, 4) is None
+    True
+    """
+    for name, value in zip(_COORDS, (left, top, width, height), strict=True):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            return name, f"expected a number, got {value!r}"
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            return name, f"{value!r} is not a finite number"
+        if abs(value) > MAX_COORDINATE:
+            return name, f"{value!r} is larger than 2**53 in magnitude"
+        if name in ("width", "height") and value < 0:
+            return name, f"{value!r} is negative"
+    return None
+
+
+def image_size_problem(width: Any, height: Any) -> tuple[str, str] | None:
+    """Check an image size: ``(field, reason)`` of the first problem, or None.
+
+    Both must be positive, finite numbers of magnitude at most :data:`MAX_COORDINATE`.
+
+    Examples
+    --------
+    >>> image_size_problem(0, 480)
+    ('width', '0 is not positive')
+    >>> image_size_problem(640, 480) is None
+    True
+    """
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            return name, f"expected a number, got {value!r}"
+        if isinstance(value, float | np.floating) and not math.isfinite(value):
+            return name, f"{value!r} is not a finite number"
+        if value <= 0:
+            return name, f"{value!r} is not positive"
+        if value > MAX_COORDINATE:
+            return name, f"{value!r} is larger than 2**53"
+    return None
 
 
 def _label_array(values: Any) -> NDArray[Any]:
@@ -406,6 +462,13 @@ def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:
         raise AnnotationError(
             f"{where(row)}: {_COORDS[col]} is {value!r}, not a finite number (row {row})"
         )
+    huge = np.abs(coords) > MAX_COORDINATE
+    if huge.any():
+        row, col = (int(v) for v in np.argwhere(huge)[0])
+        value = float(coords[row, col])
+        raise AnnotationError(
+            f"{where(row)}: {_COORDS[col]} {value!r} is larger than 2**53 in magnitude (row {row})"
+        )
     negative = coords[:, 2:] < 0
     if negative.any():
         row, col = (int(v) for v in np.argwhere(negative)[0])
@@ -466,9 +529,10 @@ def _image_sizes(
             raise AnnotationError(
                 f"item {item!r}: image size must be (width, height), got {size!r}"
             ) from None
-        if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
+        problem = image_size_problem(width, height)
+        if problem is not None:
             raise AnnotationError(
-                f"item {item!r}: image size ({width!r}, {height!r}) must be positive and finite"
+                f"item {item!r}: image size ({width!r}, {height!r}): {problem[0]} {problem[1]}"
             )
         sizes[code] = (width, height)
     return sizes

@@ -20,6 +20,7 @@ Every answer counts as one ``read``; an answer that cannot be used is rejected t
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import gzip
@@ -29,7 +30,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from manifests._cli_util import UsageError, load_labels
 from manifests.errors import FieldError, ManifestError
@@ -39,12 +40,15 @@ from manifests.responses import (
     answer_boxes,
     answer_label,
     answer_labels,
+    find_element,
     read_payload,
     read_worker_responses,
 )
 from manifests.validation import check_attribute_name
 
 from . import groundtruth as gt
+from ._annotations import not_utf8
+from ._box_annotations import box_problem, image_size_problem
 
 __all__ = [
     "PROG",
@@ -62,6 +66,8 @@ __all__ = [
 PROG = "gt-consolidate"
 _TEXT_ELEMENTS = ("crowd-classifier", "crowd-classifier-multi-select")
 _BOX_KEYS = ("left", "top", "width", "height")
+#: Key of the answer in a plain JSON Lines row, by task.
+_ANSWER_KEYS = {"classification": "label", "multilabel": "labels", "boxes": "boxes"}
 
 
 class InputError(ManifestError):
@@ -103,11 +109,32 @@ def _name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+#: CSV text is decoded with this error handler: bytes that are not UTF-8 become lone surrogates
+#: (as with ``surrogateescape``), so the row that holds them can be rejected with its line and
+#: field (:func:`not_utf8`) while the others are read. It counts them in ``_BAD_BYTES[0]``, so
+#: readers check rows only once the count has moved (the common, clean file pays nothing).
+_ESCAPE = "gt-consolidate-escape"
+_BAD_BYTES = [0]
+
+
+def _escape_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    _BAD_BYTES[0] += 1
+    replacement, end = codecs.lookup_error("surrogateescape")(exc)
+    return cast(str, replacement), end  # only ever used to decode
+
+
+codecs.register_error(_ESCAPE, _escape_bad_bytes)
+
+
 def _text_lines(data: bytes) -> io.StringIO:
-    try:
-        return io.StringIO(data.decode("utf-8-sig"), newline="")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc}") from exc
+    return io.StringIO(data.decode("utf-8-sig", _ESCAPE), newline="")
+
+
+def _check_header(name: str, header: list[str]) -> None:
+    """Raise :class:`InputError` for a CSV header that is not UTF-8 text."""
+    bad = not_utf8(header, [f"column {k + 1}" for k in range(len(header))])
+    if bad is not None:
+        raise InputError(f"{name}:1: header: {bad[1]}") from bad[2]
 
 
 def load_classes(value: str | None) -> list[str] | None:
@@ -122,25 +149,36 @@ def load_gold(path: str) -> dict[str, str]:
     """Read a gold CSV (``item,label``; ``task`` for ``item`` is accepted) as ``{item: label}``."""
     lines = _text_lines(_read_bytes(path))
     reader = csv.reader(lines)
-    header = [h.strip().lower() for h in next(reader, [])]
     name = _name(path)
-    item_col = header.index("item") if "item" in header else -1
-    if item_col < 0 and "task" in header:
-        item_col = header.index("task")
-    if item_col < 0 or "label" not in header:
-        raise InputError(f"{name}:1: header: expected item (or task) and label, got {header!r}")
-    label_col = header.index("label")
-    gold: dict[str, str] = {}
-    for lineno, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        if len(row) <= max(item_col, label_col):
-            raise InputError(f"{name}:{lineno}: <line>: expected {len(header)} fields")
-        if row[item_col] == "" or row[label_col] == "":
-            raise InputError(
-                f"{name}:{lineno}: {'item' if row[item_col] == '' else 'label'}: empty"
-            )
-        gold[row[item_col]] = row[label_col]
+    try:
+        raw_header = next(reader, [])
+        _check_header(name, raw_header)
+        header = [h.strip().lower() for h in raw_header]
+        item_col = header.index("item") if "item" in header else -1
+        if item_col < 0 and "task" in header:
+            item_col = header.index("task")
+        if item_col < 0 or "label" not in header:
+            raise InputError(f"{name}:1: header: expected item (or task) and label, got {header!r}")
+        label_col = header.index("label")
+        gold: dict[str, str] = {}
+        for row in reader:
+            lineno = reader.line_num
+            if not row:
+                continue
+            if len(row) <= max(item_col, label_col):
+                raise InputError(
+                    f"{name}:{lineno}: <line>: expected {len(header)} fields, got {len(row)}"
+                )
+            bad = not_utf8(row, header)
+            if bad is not None:
+                raise InputError(f"{name}:{lineno}: {bad[0]}: {bad[1]}") from bad[2]
+            if row[item_col] == "" or row[label_col] == "":
+                raise InputError(
+                    f"{name}:{lineno}: {'item' if row[item_col] == '' else 'label'}: empty"
+                )
+            gold[row[item_col]] = row[label_col]
+    except csv.Error as exc:
+        raise InputError(f"{name}:{reader.line_num}: <line>: {exc}") from exc
     if not gold:
         raise InputError(f"{name}: no gold labels")
     return gold
@@ -169,6 +207,8 @@ class AnswerSource:
     _data: bytes | None = field(default=None, repr=False)
     #: CSV column positions by name, set when the header has been read.
     _columns: dict[str, int] = field(default_factory=dict, repr=False)
+    #: Boxes: the image size each item was first given with, and where (source, line).
+    _sizes: dict[str, tuple[tuple[Any, Any], str, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.kind = self._detect()
@@ -201,8 +241,10 @@ class AnswerSource:
         return self._answer_rows()
 
     # ---------------------------------------------------------------- checks
-    def _reject(self, source: str, lineno: int, fld: str, reason: str) -> None:
-        self.acc.reject(source, lineno, fld, reason)
+    def _reject(
+        self, source: str, lineno: int, fld: str, reason: str, cause: BaseException | None = None
+    ) -> None:
+        self.acc.reject(source, lineno, fld, reason, cause=cause)
 
     def _check_labels(self, labels: Iterable[str], source: str, lineno: int, fld: str) -> bool:
         if self.classes is None:
@@ -263,14 +305,57 @@ class AnswerSource:
                     return None
                 return (row.item, row.worker, labels)
             ans = answer_boxes(row.content)
+            name, _ = find_element(row.content, "boundingBoxes", "inputImageProperties")
+            for k, box in enumerate(ans.boxes):
+                problem = box_problem(box.left, box.top, box.width, box.height)
+                if problem is not None:
+                    path = f"content.{name}.boundingBoxes" if name else "content.boundingBoxes"
+                    raise FieldError(f"{path}[{k}].{problem[0]}", problem[1])
+            size = None
+            if ans.image_width is not None or ans.image_height is not None:
+                size = (ans.image_width, ans.image_height)
+                props = (
+                    f"content.{name}.inputImageProperties"
+                    if name
+                    else "content.inputImageProperties"
+                )
+                self._check_size(row.item, size, source, lineno, props)
         except FieldError as exc:
             fld = _plain_field(exc.field) if plain else exc.field
             self._reject(source, lineno, f"{where}{fld}", exc.reason)
             return None
         if not self._check_labels((b.label for b in ans.boxes), source, lineno, f"{where}label"):
             return None
-        size = None if ans.image_width is None else (ans.image_width, ans.image_height)
+        if size is not None:
+            self._sizes.setdefault(row.item, (size, source, lineno))
         return (row.item, row.worker, list(ans.boxes), size)
+
+    def _check_size(
+        self, item: str, size: tuple[Any, Any], source: str, lineno: int, fld: str
+    ) -> None:
+        """Raise :class:`FieldError` for an unusable image size, or one that differs.
+
+        ``fld`` is the size's field path; an earlier answer on the same image may have given
+        another size.
+        """
+        if None in size:
+            missing = "width" if size[0] is None else "height"
+            raise FieldError(f"{fld}.{missing}", "missing (image width and height go together)")
+        problem = image_size_problem(*size)
+        if problem is not None:
+            raise FieldError(f"{fld}.{problem[0]}", problem[1])
+        seen = self._sizes.get(item)
+        if seen is not None and seen[0] != size:
+            if not seen[2]:
+                given = "another answer"
+            else:
+                given = f"line {seen[2]}" if seen[1] == source else f"{seen[1]}:{seen[2]}"
+            changed = "width" if seen[0][0] != size[0] else "height"
+            raise FieldError(
+                f"{fld}.{changed}",
+                f"image size {size[0]}x{size[1]} differs from {seen[0][0]}x{seen[0][1]} "
+                f"given on {given} for image {item!r}",
+            )
 
     # ---------------------------------------------------------------- JSON Lines
     def _jsonl(self) -> Iterator[tuple[Any, ...]]:
@@ -294,13 +379,24 @@ class AnswerSource:
         content: Any
         if "content" in rec:
             content = rec["content"]
-        elif self.task == "classification":
-            content = {"label": _as_label(rec.get("label"))}
-        elif self.task == "multilabel":
-            labels = rec.get("labels")
-            content = {"labels": [_as_label(x) for x in labels] if type(labels) is list else labels}
         else:
-            content = {"boundingBoxes": rec.get("boxes")}
+            # The answer itself must be there: a row without it is not "picked nothing" ([]).
+            key = _ANSWER_KEYS[self.task]
+            if rec.get(key) is None:
+                reason = "missing" if key not in rec else "null; write [] for an empty answer"
+                if self.task == "classification":
+                    reason = "missing" if key not in rec else "expected a string, got null"
+                self._reject(src, lineno, key, reason)
+                return None
+            value = rec[key]
+            if self.task == "classification":
+                content = {"label": _as_label(value)}
+            elif self.task == "multilabel":
+                content = {
+                    "labels": [_as_label(x) for x in value] if type(value) is list else value
+                }
+            else:
+                content = {"boundingBoxes": value}
             width, height = rec.get("image_width"), rec.get("image_height")
             if width is not None or height is not None:
                 content["inputImageProperties"] = {"width": width, "height": height}
@@ -315,6 +411,7 @@ class AnswerSource:
         (``self._columns`` then maps names to positions; the last of equal names wins, as in
         the dict).
         """
+        bad_bytes = _BAD_BYTES[0]
         data = self._data if self._data is not None else None
         if data is None and (self.path == "-" or self.path.lower().endswith(".gz")):
             data = _read_bytes(self.path)
@@ -322,11 +419,18 @@ class AnswerSource:
         if data is not None:
             fh = _text_lines(data)
         else:
-            fh = open(self.path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+            fh = open(  # noqa: SIM115
+                self.path, encoding="utf-8-sig", errors=_ESCAPE, newline=""
+            )
         with fh:
             delimiter = "\t" if self.path.lower().removesuffix(".gz").endswith(".tsv") else ","
             reader = csv.reader(fh, delimiter=delimiter)
-            header = [h.strip().lower() for h in next(reader, [])]
+            try:
+                raw_header = next(reader, [])
+            except csv.Error as exc:
+                raise InputError(f"{self.name}:1: header: {exc}") from exc
+            _check_header(self.name, raw_header)
+            header = [h.strip().lower() for h in raw_header]
             if "item" not in header and "task" in header:
                 header[header.index("task")] = "item"
             need = {"classification": "label", "multilabel": "labels", "boxes": "label"}[self.task]
@@ -352,6 +456,12 @@ class AnswerSource:
                             f"expected {len(header)} fields, got {len(fields)}",
                         )
                         continue
+                    if _BAD_BYTES[0] != bad_bytes and not "".join(fields).isascii():
+                        bad = not_utf8(fields, header)
+                        if bad is not None:
+                            self.acc.read += 1
+                            self._reject(self.name, reader.line_num, *bad[:2], cause=bad[2])
+                            continue
                     if fields_only:
                         yield reader.line_num, fields
                     else:
@@ -407,7 +517,10 @@ class AnswerSource:
                 self._check_labels([label], self.name, lineno, "label")
 
     def _csv_boxes(self) -> Iterator[tuple[Any, ...]]:
-        answers: dict[tuple[str, str], tuple[list[tuple[Any, ...]], Any]] = {}
+        # One answer = every row of an (item, worker) pair; a bad row drops the whole answer
+        # (None below), as a bad JSON Lines row does: keeping the rest would count the worker
+        # in W with a box missing.
+        answers: dict[tuple[str, str], tuple[list[tuple[Any, ...]], Any] | None] = {}
         for lineno, row in self._csv_rows():
             item, worker = row["item"], row["worker"]
             if not item or not worker:
@@ -418,28 +531,84 @@ class AnswerSource:
             if key not in answers:
                 self.acc.read += 1
                 answers[key] = ([], None)
-            boxes, size = answers[key]
-            try:
-                if row.get("image_width") or row.get("image_height"):
-                    size = (int(row["image_width"]), int(row["image_height"]))
-                    answers[key] = (boxes, size)
-                label = row["label"]
-                if label == "":
-                    continue
-                coords = [float(row[k]) for k in _BOX_KEYS]
-            except (ValueError, KeyError) as exc:
-                self._reject(self.name, lineno, "<line>", f"not a number: {exc}")
+            answer = answers[key]
+            if answer is None:  # already rejected on an earlier line
                 continue
-            if self._check_labels([label], self.name, lineno, "label"):
-                boxes.append((label, *coords))
-        for (item, worker), (boxes, size) in answers.items():
-            yield (item, worker, boxes, size)
+            boxes, size = answer
+            try:
+                row_size = _csv_image_size(row)
+                if row_size is not None:
+                    if size is not None and size != row_size:
+                        raise FieldError(
+                            "image_width" if size[0] != row_size[0] else "image_height",
+                            f"image size {row_size[0]}x{row_size[1]} differs from "
+                            f"{size[0]}x{size[1]} given earlier by the same worker",
+                        )
+                    self._check_size(item, row_size, self.name, lineno, "image")
+                label = row["label"]
+                box = None if label == "" else _csv_box(row)
+            except FieldError as exc:
+                fld = exc.field.replace("image.", "image_")
+                self._reject(self.name, lineno, fld, exc.reason)
+                answers[key] = None
+                continue
+            if box is not None and not self._check_labels([label], self.name, lineno, "label"):
+                answers[key] = None
+                continue
+            if row_size is not None:
+                self._sizes.setdefault(item, (row_size, self.name, lineno))
+                answers[key] = (boxes, row_size)
+            if box is not None:
+                boxes.append((label, *box))
+        for (item, worker), answer in answers.items():
+            if answer is not None:
+                yield (item, worker, answer[0], answer[1])
+
+
+def _csv_number(row: Mapping[str, str], name: str) -> float:
+    text = row.get(name, "").strip()
+    if not text:
+        raise FieldError(name, "empty")
+    try:
+        return float(text)
+    except ValueError:
+        raise FieldError(name, f"not a number: {text!r}") from None
+
+
+def _csv_box(row: Mapping[str, str]) -> tuple[float, ...]:
+    """``(left, top, width, height)`` of a CSV box row, checked (:func:`box_problem`)."""
+    coords = tuple(_csv_number(row, k) for k in _BOX_KEYS)
+    problem = box_problem(*coords)
+    if problem is not None:
+        raise FieldError(*problem)
+    return coords
+
+
+def _csv_image_size(row: Mapping[str, str]) -> tuple[int, int] | None:
+    """``(image_width, image_height)`` of a CSV box row (positive integers), None if both empty."""
+    cells = [row.get(k, "").strip() for k in ("image_width", "image_height")]
+    if not any(cells):
+        return None
+    size = []
+    for name, text in zip(("image_width", "image_height"), cells, strict=True):
+        if not text:
+            raise FieldError(name, "empty (image width and height go together)")
+        try:
+            value = int(text)
+        except ValueError:
+            raise FieldError(name, f"expected a positive integer, got {text!r}") from None
+        size.append(value)
+    problem = image_size_problem(*size)
+    if problem is not None:
+        raise FieldError(f"image_{problem[0]}", problem[1])
+    return size[0], size[1]
 
 
 _PLAIN_FIELDS = (
     ("content.boundingBoxes", "boxes"),
     ("content.inputImageProperties.width", "image_width"),
     ("content.inputImageProperties.height", "image_height"),
+    ("content.inputImageProperties", "image_width"),
     ("content.", ""),
 )
 

@@ -9,6 +9,7 @@ section 1.7). Unseen workers start from the prior.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,9 +87,22 @@ class WorkerState:
         if self.class_counts.shape != (k,):
             raise AnnotationError(f"class_counts must have shape ({k},)")
         if not (np.all(np.isfinite(self.counts)) and np.all(self.counts >= 0)):
-            raise AnnotationError("worker state counts must be finite and non-negative")
+            w_bad = int(np.argwhere(~(np.isfinite(self.counts) & (self.counts >= 0)))[0][0])
+            raise AnnotationError(
+                f"worker {self.worker_ids[w_bad]!r}: counts must be finite and non-negative"
+            )
+        if np.any(self.n_answers < 0):
+            w_bad = int(np.flatnonzero(self.n_answers < 0)[0])
+            raise AnnotationError(
+                f"worker {self.worker_ids[w_bad]!r}: n_answers {int(self.n_answers[w_bad])} "
+                "is negative"
+            )
+        if not (np.all(np.isfinite(self.class_counts)) and np.all(self.class_counts >= 0)):
+            raise AnnotationError("class_counts must be finite and non-negative")
         if not 0.0 <= self.population_accuracy <= 1.0:
-            raise AnnotationError("population_accuracy must be in [0, 1]")
+            raise AnnotationError(
+                f"population_accuracy must be in [0, 1], got {self.population_accuracy!r}"
+            )
         self._index = {wid: i for i, wid in enumerate(self.worker_ids)}
         if len(self._index) != w:
             raise AnnotationError("worker ids in a worker state must be distinct")
@@ -177,24 +191,66 @@ class WorkerState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WorkerState:
-        """Build a state from :meth:`to_dict` output."""
+    def from_dict(cls, data: Any) -> WorkerState:
+        """Build a state from :meth:`to_dict` output.
+
+        Raises
+        ------
+        AnnotationError
+            When ``data`` is not a worker state: not a JSON object, a field missing or of the
+            wrong type, counts of the wrong shape, negative or not finite; the message names the
+            field and, for a worker's field, the worker.
+
+        Examples
+        --------
+        >>> WorkerState.from_dict({"format": "gt-consolidation/worker-state", "version": 1})
+        Traceback (most recent call last):
+        ...
+        consolidation._errors.AnnotationError: classes: missing
+        """
+        if not isinstance(data, dict):
+            raise AnnotationError(f"a worker state is a JSON object, not {_json_type(data)}")
         if data.get("format") != _FORMAT:
             raise AnnotationError(f"not a worker state (format {data.get('format')!r})")
         if data.get("version") != _VERSION:
             raise AnnotationError(f"unsupported worker state version {data.get('version')!r}")
-        classes = data["classes"]
+        classes = _field(data, "classes", list)
+        for k, c in enumerate(classes):
+            if type(c) not in (str, int):
+                raise AnnotationError(f"classes[{k}]: expected a string or an integer, got {c!r}")
         k = len(classes)
-        workers = data["workers"]
-        counts = np.array([w["counts"] for w in workers], dtype=np.float64).reshape(-1, k, k)
-        return cls(
-            classes,
-            [w["id"] for w in workers],
-            counts,
-            np.array([w["n_answers"] for w in workers], dtype=np.int64),
-            np.array(data["class_counts"], dtype=np.float64),
-            data["population_accuracy"],
-        )
+        workers = _field(data, "workers", list)
+        ids: list[Any] = []
+        n_answers: list[int] = []
+        counts = np.zeros((len(workers), k, k), dtype=np.float64)
+        for i, worker in enumerate(workers):
+            if not isinstance(worker, dict):
+                raise AnnotationError(f"workers[{i}]: expected an object, got {_json_type(worker)}")
+            wid = worker.get("id")
+            where = f"workers[{i}]" if wid is None else f"workers[{i}] (id {wid!r})"
+            if type(wid) not in (str, int):
+                raise AnnotationError(
+                    f"{where}: id: "
+                    + ("missing" if "id" not in worker else "expected a string or an integer")
+                )
+            ids.append(wid)
+            n = _field(worker, "n_answers", int, where)
+            if n < 0:
+                raise AnnotationError(f"{where}: n_answers: {n} is negative")
+            n_answers.append(n)
+            counts[i] = _numbers(_field(worker, "counts", list, where), (k, k), f"{where}: counts")
+        class_counts = _numbers(_field(data, "class_counts", list), (k,), "class_counts")
+        accuracy: Any = data.get("population_accuracy")
+        if type(accuracy) not in (int, float) or not 0.0 <= accuracy <= 1.0:
+            raise AnnotationError(
+                "population_accuracy: "
+                + (
+                    "missing"
+                    if "population_accuracy" not in data
+                    else f"expected a number in [0, 1], got {accuracy!r}"
+                )
+            )
+        return cls(classes, ids, counts, np.array(n_answers, np.int64), class_counts, accuracy)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state as JSON (written to a temporary file, then renamed into place)."""
@@ -206,12 +262,62 @@ class WorkerState:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> WorkerState:
         """Read a state written by :meth:`save`."""
-        with open(path, encoding="utf-8") as fh:
-            try:
-                data = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise AnnotationError(f"{path}: not valid JSON: {exc}") from exc
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise AnnotationError(
+                f"{os.fspath(path)}: not UTF-8 (invalid byte 0x{raw[exc.start]:02x} "
+                f"at byte {exc.start + 1})"
+            ) from exc
+        except ValueError as exc:
+            raise AnnotationError(f"{os.fspath(path)}: not valid JSON: {exc}") from exc
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotationError(f"{path}: malformed worker state: {exc}") from exc
+        except AnnotationError as exc:
+            raise AnnotationError(f"{os.fspath(path)}: malformed worker state: {exc}") from exc
+
+
+def _json_type(value: Any) -> str:
+    """Return the name of the JSON type of a decoded value, for messages."""
+    for kind, name in (
+        (bool, "a boolean"),
+        (dict, "an object"),
+        (list, "an array"),
+        (str, "a string"),
+    ):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else "a number"
+
+
+def _field(data: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
+    """Return ``data[key]``, checked to be of JSON type ``kind`` (list or int; not a boolean)."""
+    prefix = f"{where}: " if where else ""
+    if key not in data:
+        raise AnnotationError(f"{prefix}{key}: missing")
+    value = data[key]
+    if type(value) is not kind:
+        expected = "an array" if kind is list else "an integer"
+        raise AnnotationError(f"{prefix}{key}: expected {expected}, got {_json_type(value)}")
+    return value
+
+
+def _numbers(value: list[Any], shape: tuple[int, ...], what: str) -> NDArray[np.float64]:
+    """Check a nested list of finite, non-negative numbers of the given shape; return an array."""
+    rows = value if len(shape) == 2 else [value]
+    width = shape[-1]
+    if len(shape) == 2 and len(rows) != shape[0]:
+        raise AnnotationError(f"{what}: expected {shape[0]} rows (one per class), got {len(rows)}")
+    for r, row in enumerate(rows):
+        name = f"{what}[{r}]" if len(shape) == 2 else what
+        if type(row) is not list or len(row) != width:
+            got = str(len(row)) if type(row) is list else _json_type(row)
+            raise AnnotationError(f"{name}: expected {width} numbers (one per class), got {got}")
+        for c, x in enumerate(row):
+            if type(x) not in (int, float) or not math.isfinite(x) or x < 0:
+                raise AnnotationError(
+                    f"{name}[{c}]: expected a finite, non-negative number, got {x!r}"
+                )
+    return np.array(value, dtype=np.float64).reshape(shape)

@@ -731,7 +731,7 @@ def test_boxes_csv_rows_with_an_empty_answer(
     assert "read 3 answers (1 item, 3 workers, 2 boxes)" in captured.err
     bad = _write(tmp_path / "bad.csv", text.replace("12,10", "x,10"))
     assert main(["boxes", bad]) == 1
-    assert f"{bad}:3: <line>: not a number" in capsys.readouterr().err
+    assert f"{bad}:3: left: not a number: 'x'" in capsys.readouterr().err
 
 
 def test_boxes_manifest_needs_every_image_size(
