@@ -430,7 +430,7 @@ def test_box_csv_geometry_is_checked_per_row(
     rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
     assert rc == 0
     assert err.splitlines()[0] == f"{path}:2: {message}"
-    assert "read 2 answers (1 items, 1 workers, 1 boxes)" in err
+    assert "read 2 answers (1 item, 1 worker, 1 box)" in err
     assert "rejected 1" in err
     # worker a's whole answer is dropped: b alone answered img1 (W = 1, confidence 0.0)
     assert out.splitlines()[1:] == ["img1,owl,12,10,100,100,0,1"]
@@ -472,7 +472,7 @@ def test_box_csv_bad_row_drops_the_whole_answer(
     rc, out, err = _run(capsys, "boxes", str(path), "--on-error", "skip")
     assert rc == 0
     assert err.splitlines()[0] == f"{path}:3: width: -1.0 is negative"
-    assert "read 2 answers (1 items, 1 workers, 1 boxes)" in err
+    assert "read 2 answers (1 item, 1 worker, 1 box)" in err
     assert [r.split(",")[1] for r in out.splitlines()[1:]] == ["owl"]  # no cat from a either
 
 
