@@ -7,7 +7,6 @@ results can be decoded, and rejects malformed input with an error that names the
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Hashable, Iterable, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._answers_csv import check_csv_rows, read_answer_columns
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["Annotations", "encode_ids"]
@@ -30,46 +30,6 @@ CODE_DTYPE = np.int32
 def _show(value: Any) -> str:
     """Repr of an id for messages, without numpy's scalar wrappers (``np.str_('w')``)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def not_utf8(
-    fields: Sequence[str], names: Sequence[str]
-) -> tuple[str, str, UnicodeDecodeError] | None:
-    r"""Find a field that held bytes that are not UTF-8 (read with ``errors="surrogateescape"``).
-
-    Parameters
-    ----------
-    fields : sequence of str
-        The fields of one CSV row, decoded with ``surrogateescape``.
-    names : sequence of str
-        Column names (the header); fields beyond it are named ``column N``.
-
-    Returns
-    -------
-    (field, reason, error) or None
-        The first bad field's name, ``not UTF-8 (invalid byte 0x.. in '...')`` and the
-        :class:`UnicodeDecodeError` that strict decoding of its bytes raises; None when every
-        field is valid UTF-8.
-
-    Examples
-    --------
-    >>> bad = b"caf\xe9".decode("utf-8", "surrogateescape")
-    >>> not_utf8(["i1", bad], ["item", "label"])[:2]
-    ('label', "not UTF-8 (invalid byte 0xe9 in 'caf\\xe9')")
-    >>> not_utf8(["i1", "café"], ["item", "label"]) is None
-    True
-    """
-    for pos, value in enumerate(fields):
-        if value.isascii():
-            continue
-        raw = value.encode("utf-8", "surrogateescape")
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            name = names[pos] if pos < len(names) else f"column {pos + 1}"
-            shown = raw.decode("utf-8", "backslashreplace")
-            return name, f"not UTF-8 (invalid byte 0x{raw[exc.start]:02x} in '{shown}')", exc
-    return None
 
 
 def _is_missing(value: Any) -> bool:
@@ -447,64 +407,8 @@ class Annotations(EncodedIds):
             If the header lacks the columns, or a row has a missing field (the message names the
             file and line).
         """
-        items: list[str] = []
-        workers: list[str] = []
-        labels: list[str] = []
-        lines: list[int] = []
-        # Bytes that are not UTF-8 become lone surrogates, found per row with their line.
-        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            reader = csv.reader(fh)
-            try:
-                header = [h.strip().lower() for h in next(reader, [])]
-            except csv.Error as exc:
-                raise AnnotationError(f"{path}:1: header: {exc}") from exc
-            bad = not_utf8(header, [f"column {k + 1}" for k in range(len(header))])
-            if bad is not None:
-                raise AnnotationError(f"{path}:1: header: {bad[1]}") from bad[2]
-            item_name = "item" if "item" in header else "task"
-            if any(c not in header for c in (item_name, "worker", "label")):
-                raise AnnotationError(
-                    f"{path}:1: header must name item (or task), worker and label columns, "
-                    f"got {header!r}"
-                )
-            item_col, worker_col = header.index(item_name), header.index("worker")
-            label_col = header.index("label")
-            width = max(item_col, worker_col, label_col)
-            try:
-                for fields in reader:
-                    line_no = reader.line_num
-                    if not fields:
-                        continue
-                    if len(fields) <= width:
-                        raise AnnotationError(
-                            f"{path}:{line_no}: <line>: expected {len(header)} fields, "
-                            f"got {len(fields)}"
-                        )
-                    if not "".join(fields).isascii():
-                        bad = not_utf8(fields, header)
-                        if bad is not None:
-                            raise AnnotationError(f"{path}:{line_no}: {bad[0]}: {bad[1]}") from bad[
-                                2
-                            ]
-                    item, worker, label = fields[item_col], fields[worker_col], fields[label_col]
-                    for field, value in (("item", item), ("worker", worker), ("label", label)):
-                        if value == "":
-                            raise AnnotationError(f"{path}:{line_no}: {field}: empty value")
-                    items.append(item)
-                    workers.append(worker)
-                    labels.append(label)
-                    lines.append(line_no)
-            except csv.Error as exc:
-                raise AnnotationError(f"{path}:{reader.line_num}: <line>: {exc}") from exc
-        if not items:
-            raise AnnotationError(f"{path}: no answers")
-        parsed: list[Any] = labels
-        if classes is None or all(isinstance(c, int | np.integer) for c in classes):
-            try:
-                parsed = [int(v) for v in labels]
-            except ValueError:
-                parsed = labels
-        _check_csv_rows(path, lines, items, workers, parsed, classes, duplicates)
+        items, workers, parsed, lines = read_answer_columns(path, classes)
+        check_csv_rows(path, lines, items, workers, parsed, classes, duplicates)
         try:
             return cls.from_arrays(
                 np.asarray(items),
@@ -607,39 +511,6 @@ class Annotations(EncodedIds):
         flat = self.items.astype(np.int64) * k + self.labels
         counts = np.bincount(flat, weights=w, minlength=self.n_items * k)
         return counts.reshape(self.n_items, k).astype(np.float64, copy=False)
-
-
-def _check_csv_rows(
-    path: str | os.PathLike[str],
-    lines: list[int],
-    items: list[str],
-    workers: list[str],
-    labels: list[Any],
-    classes: Sequence[Any] | None,
-    duplicates: str,
-) -> None:
-    """Raise, naming the file and line, for a label outside ``classes`` or a repeated answer."""
-    if classes is not None:
-        try:
-            known = set(classes)
-        except TypeError:  # unhashable classes: from_arrays names the row
-            known = None
-        if known is not None:
-            for line, label in zip(lines, labels, strict=True):
-                if label not in known:
-                    raise AnnotationError(
-                        f"{path}:{line}: label: {label!r} is not one of the classes "
-                        f"{list(classes)!r}"
-                    )
-    if duplicates == "error":
-        first: dict[tuple[str, str], int] = {}
-        for line, item, worker in zip(lines, items, workers, strict=True):
-            seen = first.setdefault((item, worker), line)
-            if seen != line:
-                raise AnnotationError(
-                    f"{path}:{line}: worker: {worker!r} answered item {item!r} again (first on "
-                    f"line {seen}); pass duplicates='last' or 'keep'"
-                )
 
 
 def _group(keys: NDArray[np.int32], n: int) -> tuple[NDArray[np.intp] | None, NDArray[np.int64]]:

@@ -47,7 +47,7 @@ from manifests.responses import (
 from manifests.validation import check_attribute_name
 
 from . import groundtruth as gt
-from ._annotations import not_utf8
+from ._answers_csv import not_utf8
 from ._box_annotations import box_problem, image_size_problem
 
 __all__ = [
