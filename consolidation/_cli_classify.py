@@ -20,15 +20,14 @@ from manifests.validation import check_attribute_name
 from . import groundtruth as gt
 from . import quality
 from ._annotations import Annotations
+from ._cli_answers import AnswerSource, open_source
 from ._cli_io import (
     PROG,
-    AnswerSource,
     InputError,
     UsageError,
     class_order,
     load_classes,
     load_gold,
-    open_source,
     output_text,
     write_manifest,
 )

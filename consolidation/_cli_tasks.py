@@ -19,6 +19,7 @@ from manifests._cli_util import progress, progress_enabled
 from manifests.responses import load_json_uri
 
 from . import groundtruth as gt
+from ._cli_answers import open_source
 from ._cli_classify import (
     accounting,
     check_cap,
@@ -30,7 +31,7 @@ from ._cli_classify import (
     read_note,
     report,
 )
-from ._cli_io import PROG, InputError, UsageError, load_classes, open_source, output_text
+from ._cli_io import PROG, InputError, UsageError, load_classes, output_text
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["cmd_boxes", "cmd_lambda", "cmd_multilabel", "cmd_simulate"]
