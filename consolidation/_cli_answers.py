@@ -1,4 +1,4 @@
-"""Input and output plumbing of ``gt-consolidate``: answer sources, gold labels, CSV and manifests.
+"""Answer sources of ``gt-consolidate``: payloads, worker-response folders, CSV and JSON Lines.
 
 An answer source is a path (or ``-`` for stdin) holding worker answers in one of four shapes,
 recognised by the path:
