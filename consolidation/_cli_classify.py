@@ -8,7 +8,7 @@ import inspect
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -98,6 +98,17 @@ def accepts_warm_start(est: Any) -> bool:
     return "warm_start" in inspect.signature(est.fit).parameters
 
 
+def no_usable_answers(acc: Accounting, name: str) -> NoReturn:
+    """Stop with exit 1: nothing to consolidate.
+
+    The rejected answers are listed first: the accounting line that lists them is never reached.
+    """
+    for rejection in acc.rejections:
+        print(str(rejection), file=sys.stderr)
+    rejected = f" ({counted(acc.rejected, 'answer')} rejected)" if acc.rejected else ""
+    raise InputError(f"{name}: no usable answers{rejected}")
+
+
 def check_cap(value: float | None) -> None:
     """Validate ``--max-confidence``."""
     if value is not None and not 0.0 < value <= 1.0:
@@ -117,9 +128,12 @@ def read_classification(
         source.classes = classes
     triples = list(progress(source, None, progress_enabled(args), "answers"))
     if not triples:
-        raise InputError(f"{source.name}: no usable answers")
+        no_usable_answers(acc, source.name)
     order = list(classes) if classes is not None else class_order(t[2] for t in triples)
-    return Annotations.from_records(triples, order), source.text
+    try:
+        return Annotations.from_records(triples, order), source.text
+    except AnnotationError as exc:  # e.g. a single class: say which input
+        raise InputError(f"{source.name}: {exc}") from exc
 
 
 #: From this many answers on, the CLI says up front that the default method takes a while.
@@ -143,8 +157,10 @@ def fit_classification(
         if os.path.exists(state_path):
             try:
                 state = WorkerState.load(state_path)
-            except (AnnotationError, OSError) as exc:
-                raise InputError(f"{state_path}: {exc}") from exc
+            except AnnotationError as exc:  # its message names the file already
+                raise InputError(str(exc)) from exc
+            except OSError as exc:
+                raise InputError(f"{state_path}: {exc.strerror or exc}") from exc
             if classes is None:
                 classes = [str(c) for c in state.classes]
             else:

@@ -28,6 +28,7 @@ from ._cli_classify import (
     estimator,
     finish_manifest,
     job_name,
+    no_usable_answers,
     read_note,
     report,
 )
@@ -45,7 +46,7 @@ def _read(args: argparse.Namespace, task: str, acc: Any) -> tuple[list[Any], Any
     source = open_source(args.input, task, acc, load_classes(args.classes))
     answers = list(progress(source, None, progress_enabled(args), "answers"))
     if not answers:
-        raise InputError(f"{source.name}: no usable answers")
+        no_usable_answers(acc, source.name)
     return answers, source
 
 
@@ -63,7 +64,10 @@ def cmd_multilabel(args: argparse.Namespace) -> int:
         raise UsageError("--threshold goes with --output-rule threshold")
     acc = accounting(args)
     answers, source = _read(args, "multilabel", acc)
-    ann = MultiLabelAnnotations.from_records(answers, load_classes(args.classes))
+    try:
+        ann = MultiLabelAnnotations.from_records(answers, load_classes(args.classes))
+    except AnnotationError as exc:  # e.g. no class ever picked: say which input
+        raise InputError(f"{source.name}: {exc}") from exc
     model = MultiLabelConsolidator(
         base=estimator(args.method, args.jobs),
         output=args.output_rule,

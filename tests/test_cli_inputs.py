@@ -114,7 +114,39 @@ def test_cli_malformed_state_exits_1_without_traceback(
     rc, _, err = _run(capsys, "classify", _answers(tmp_path), "-m", "mds", "--state", str(state))
     assert rc == 1
     assert STATE_ERRORS[change] in err
+    assert err.count(str(state)) == 1  # the file is named once
     assert state.read_text(encoding="utf-8") == before  # a refused state is never saved again
+
+
+def test_errors_about_the_whole_input_name_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.csv"
+    one.write_text("item,worker,label\ni1,w1,a\ni2,w1,a\n", encoding="utf-8")
+    rc, _, err = _run(capsys, "classify", str(one), "-m", "mv")
+    assert rc == 1
+    assert f"{one}: need at least 2 classes" in err
+    assert "--classes" in err
+    tags = tmp_path / "tags.jsonl"
+    tags.write_text('{"item": "i1", "worker": "w1", "labels": []}\n', encoding="utf-8")
+    rc, _, err = _run(capsys, "multilabel", str(tags), "-m", "mv")
+    assert rc == 1
+    assert f"{tags}: " in err
+
+
+def test_no_usable_answers_lists_the_rejected_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bx.csv"
+    bad.write_text(
+        "item,worker,label,left,top,width,height\nimg,a,owl,1,1,-5,9\nimg,b,owl,1,1,x,9\n",
+        encoding="utf-8",
+    )
+    rc, _, err = _run(capsys, "boxes", str(bad), "--on-error", "skip")
+    assert rc == 1
+    assert f"{bad}:2: width: -5.0 is negative" in err
+    assert f"{bad}:3: width: not a number" in err
+    assert f"{bad}: no usable answers (2 answers rejected)" in err
 
 
 def _ints(*values: int) -> NDArray[np.int64]:
