@@ -78,6 +78,8 @@ class AnswerSource:
     task: str
     acc: Accounting
     classes: Sequence[str] | None = None
+    #: Where ``classes`` came from, for messages.
+    classes_from: str = "--classes"
     kind: str = ""
     text: bool = False
     _data: bytes | None = field(default=None, repr=False)
@@ -127,7 +129,7 @@ class AnswerSource:
             return True
         for label in labels:
             if label not in self.classes:
-                self._reject(source, lineno, fld, f"{label!r} is not one of --classes")
+                self._reject(source, lineno, fld, f"{label!r} is not one of {self.classes_from}")
                 return False
         return True
 

@@ -163,6 +163,7 @@ def fit_classification(
                 raise InputError(f"{state_path}: {exc.strerror or exc}") from exc
             if classes is None:
                 classes = [str(c) for c in state.classes]
+                source.classes_from = f"the classes of --state {state_path}"
             else:
                 try:
                     state.check_classes(classes)

@@ -551,3 +551,18 @@ def test_box_annotations_refuse_overflowing_coordinates() -> None:
     )
     conf = BoxConsolidator().fit(ann).boxes_["confidence"]
     assert conf.tolist() == [1.0]
+
+
+def test_a_label_outside_the_states_classes_says_where_they_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "b1.csv"
+    first.write_text("item,worker,label\ni1,w1,a\ni1,w2,b\ni2,w1,b\n", encoding="utf-8")
+    state = tmp_path / "state.json"
+    rc, _, _ = _run(capsys, "classify", str(first), "-m", "mds", "--state", str(state), "-q")
+    assert rc == 0
+    second = tmp_path / "b2.csv"
+    second.write_text("item,worker,label\ni3,w1,a\ni3,w2,zebra\n", encoding="utf-8")
+    rc, _, err = _run(capsys, "classify", str(second), "-m", "mds", "--state", str(state))
+    assert rc == 1
+    assert f"label: 'zebra' is not one of the classes of --state {state}" in err
