@@ -39,12 +39,27 @@ expected a constructor argument of DawidSkene (max_iter, tol, init, smoothing, s
         params = inspect.signature(cls.__init__).parameters
         return {name: param for name, param in params.items() if name != "self"}
 
-    def get_params(self) -> dict[str, Any]:
-        """Return the constructor arguments as a dict (name -> current value)."""
-        return {name: getattr(self, name) for name in self._signature()}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the constructor arguments as a dict (name -> current value).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also return the arguments of arguments that are estimators themselves, as
+            ``name__argument`` (scikit-learn's convention, so that ``sklearn.base.clone`` and
+            grid searches work; e.g. ``base__initial_accuracy`` of a multi-label consolidator).
+        """
+        out = {name: getattr(self, name) for name in self._signature()}
+        if deep:
+            for name, value in list(out.items()):
+                if _is_estimator(value):
+                    out.update((f"{name}__{k}", v) for k, v in value.get_params(deep=True).items())
+        return out
 
     def set_params(self, **params: Any) -> Any:
         """Change constructor arguments and return ``self``; values are checked by ``fit``.
+
+        ``name__argument`` changes an argument of the estimator held in ``name``.
 
         Raises
         ------
@@ -52,15 +67,26 @@ expected a constructor argument of DawidSkene (max_iter, tol, init, smoothing, s
             When a name is not a constructor argument (nothing is changed then).
         """
         names = self._signature()
-        for name, value in params.items():
-            if name not in names:
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, inner = key.partition("__")
+            if name not in names or (inner and not _is_estimator(getattr(self, name))):
                 raise InvalidParameterError(
-                    name,
+                    key,
                     value,
-                    f"a constructor argument of {type(self).__name__} ({', '.join(names)})",
+                    f"a constructor argument of {type(self).__name__} ({', '.join(names)})"
+                    + (f", or {name}__<argument> of the estimator in {name}" if inner else ""),
                 )
-        for name, value in params.items():
-            setattr(self, name, value)
+            if inner:
+                nested.setdefault(name, {})[inner] = value
+        for name, inner_params in nested.items():  # first: they check their own names
+            try:
+                getattr(self, name).set_params(**inner_params)
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(f"{name}__{exc.name}", exc.value, exc.allowed) from exc
+        for key, value in params.items():
+            if "__" not in key:
+                setattr(self, key, value)
         return self
 
     def __repr__(self) -> str:
@@ -71,6 +97,15 @@ expected a constructor argument of DawidSkene (max_iter, tol, init, smoothing, s
             or _differs(getattr(self, name), param.default)
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _is_estimator(value: Any) -> bool:
+    """Tell an estimator instance (not a class) with the get_params/set_params protocol."""
+    return (
+        not isinstance(value, type)
+        and hasattr(value, "get_params")
+        and hasattr(value, "set_params")
+    )
 
 
 def _differs(a: Any, b: Any) -> bool:

@@ -19,6 +19,7 @@ from consolidation import (
     MultiLabelConsolidator,
     NotFittedError,
     WorkerState,
+    default_estimator,
 )
 from consolidation._kernels import resolve_backend
 from consolidation.dawid_skene import one_coin
@@ -170,6 +171,38 @@ def test_set_params_changes_arguments_and_returns_self(make: Any, changes: dict[
     with pytest.raises(InvalidParameterError, match="max_iters"):
         est.set_params(max_iters=5, **changes)
     assert est.get_params() == before
+
+
+def test_deep_params_reach_the_estimator_inside() -> None:
+    est = MultiLabelConsolidator(base=ModifiedDawidSkene(), threshold=0.7)
+    shallow, deep = est.get_params(deep=False), est.get_params()
+    assert set(shallow) == {"base", "output", "threshold"}
+    assert deep["base__initial_accuracy"] == 0.7
+    assert set(deep) == set(shallow) | {f"base__{k}" for k in ModifiedDawidSkene().get_params()}
+    assert est.set_params(base__initial_accuracy=0.9, output="threshold") is est
+    assert est.base.initial_accuracy == 0.9
+    assert est.output == "threshold"
+    before = est.get_params()
+    with pytest.raises(InvalidParameterError, match="base__nope"):
+        est.set_params(base__nope=1, output="union")  # nothing changes
+    with pytest.raises(InvalidParameterError, match="threshold__x"):
+        est.set_params(threshold__x=1)  # a number holds no arguments
+    assert est.get_params() == before
+    # what sklearn.base.clone does, without needing scikit-learn
+    for make in (DawidSkene, MajorityVote, BoxConsolidator, default_estimator, lambda: est):
+        original = make()
+        copy = type(original)(**original.get_params(deep=False))
+        assert repr(copy) == repr(original)
+
+
+def test_scikit_learn_clone() -> None:
+    sklearn_base = pytest.importorskip("sklearn.base")
+    est = MultiLabelConsolidator(base=ModifiedDawidSkene(initial_accuracy=0.8))
+    twin = sklearn_base.clone(est)
+    assert twin is not est
+    assert twin.base is not est.base
+    assert repr(twin) == repr(est)
+    assert repr(sklearn_base.clone(default_estimator())) == repr(default_estimator())
 
 
 def test_set_params_takes_effect_at_fit() -> None:
