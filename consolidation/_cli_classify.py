@@ -285,7 +285,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         contents = {
             str(c.item): c
             for c in gt.classification_contents(
-                est, job_name=job_name(args), text=text or args.text
+                est, job_name=job_name(args), text=text or args.text, answers=ann
             )
         }
         extra = ", " + finish_manifest(args, contents, acc)

@@ -201,11 +201,18 @@ def _metadata(kind: str, job_name: str, date: str | None, **extra: Any) -> dict[
 
 
 def classification_contents(
-    estimator: Any, *, job_name: str, text: bool = False, date: str | None = None
+    estimator: Any,
+    *,
+    job_name: str,
+    text: bool = False,
+    date: str | None = None,
+    answers: Annotations | None = None,
 ) -> Iterator[LabelContent]:
     """Label content per item of a fitted single-label estimator (reference 3.3).
 
-    The label value is the class index; metadata holds ``class-name`` and ``confidence``.
+    The label value is the class index; metadata holds ``class-name`` and ``confidence``. Given
+    the ``answers`` the estimator was fitted on, an item answered by one worker gets confidence
+    0.0, as Ground Truth writes it (reference 2.2: one worker per object, confidence 0.00).
 
     Examples
     --------
@@ -217,10 +224,14 @@ def classification_contents(
     """
     kind = "text-classification" if text else "image-classification"
     classes = estimator.classes_.tolist()
+    confidence = np.asarray(estimator.confidence_, dtype=np.float64)
+    if answers is not None:
+        alone = np.bincount(answers.items, minlength=answers.n_items) == 1
+        confidence = np.where(alone, 0.0, confidence)
     for item, code, conf in zip(
         estimator.item_ids_.tolist(),
         np.asarray(estimator.label_codes_).tolist(),
-        estimator.confidence_.tolist(),
+        confidence.tolist(),
         strict=True,
     ):
         yield LabelContent(
@@ -241,7 +252,8 @@ def multilabel_contents(
     """Label content per item of a fitted :class:`MultiLabelConsolidator` (reference 3.4).
 
     The label value lists the selected class ids (ascending); ``class-map`` and
-    ``confidence-map`` cover exactly those ids.
+    ``confidence-map`` cover exactly those ids. An item answered by one worker gets confidence
+    0.0 for every label, as Ground Truth writes it (reference 2.2).
 
     Examples
     --------
@@ -253,8 +265,10 @@ def multilabel_contents(
     """
     kind = "text-classification-multilabel" if text else "image-classification-multilabel"
     classes = [str(c) for c in estimator.classes_.tolist()]
+    alone = np.asarray(estimator.n_answers_) == 1
     for i, item in enumerate(estimator.item_ids_.tolist()):
         ids = np.flatnonzero(estimator.selected_[i]).tolist()
+        conf = [0.0 if alone[i] else _round(estimator.confidences_[i, k]) for k in ids]
         yield LabelContent(
             item,
             ids,
@@ -264,7 +278,7 @@ def multilabel_contents(
                 date,
                 **{
                     "class-map": {str(k): classes[k] for k in ids},
-                    "confidence-map": {str(k): _round(estimator.confidences_[i, k]) for k in ids},
+                    "confidence-map": {str(k): c for k, c in zip(ids, conf, strict=True)},
                 },
             ),
         )

@@ -55,6 +55,7 @@ from manifests.responses import (
 )
 
 from . import groundtruth as gt
+from ._box_annotations import box_problem, image_size_problem
 from ._errors import AnnotationError, InvalidParameterError
 from ._methods import METHODS, make_estimator
 from .worker_state import WorkerState
@@ -99,30 +100,61 @@ class Settings:
 
 
 # ------------------------------------------------------------------------------ state I/O
+class _UnreadableStateError(Exception):
+    """A worker state exists but cannot be used: the batch runs cold and the state is kept."""
+
+
+def _missing_on_s3(exc: BaseException | None) -> bool:
+    """Tell whether an S3 read failed because the object does not exist (and only then)."""
+    while exc is not None:
+        error = getattr(exc, "response", None)
+        if isinstance(error, Mapping):
+            code = str(error.get("Error", {}).get("Code", ""))
+            return code in ("NoSuchKey", "404", "NotFound")
+        exc = exc.__cause__
+    return False
+
+
 def _read_state(uri: str) -> WorkerState | None:
-    if uri.startswith("s3://"):
-        try:
-            data = load_json_uri(uri)
-        except Exception as exc:  # a missing object on S3 means: first batch
-            log.info("no worker state at %s yet (%s)", uri, exc)
+    """Read the state at ``uri``; None when there is none yet (a first batch).
+
+    Raises :class:`_UnreadableStateError` when a state exists but cannot be read or parsed (a
+    throttled or forbidden S3 read, a truncated file): that is not a first batch, and it must not
+    be overwritten by one.
+    """
+    try:
+        if uri.startswith("s3://"):
+            try:
+                data = load_json_uri(uri)
+            except Exception as exc:
+                if _missing_on_s3(exc):
+                    log.info("no worker state at %s yet", uri)
+                    return None
+                raise
+            return WorkerState.from_dict(data)
+        path = urlparse(uri).path if uri.startswith("file://") else uri
+        if not os.path.exists(path):
+            log.info("no worker state at %s yet", uri)
             return None
-        return WorkerState.from_dict(data)
-    path = urlparse(uri).path if uri.startswith("file://") else uri
-    if not os.path.exists(path):
-        log.info("no worker state at %s yet", uri)
-        return None
-    return WorkerState.load(path)
+        return WorkerState.load(path)
+    except Exception as exc:
+        raise _UnreadableStateError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _write_state(state: WorkerState, uri: str) -> None:
-    if uri.startswith("s3://"):
-        import boto3  # provided by the Lambda runtime; never a dependency
+    """Write the state; a failure is logged, never raised (the batch's labels are done)."""
+    try:
+        if uri.startswith("s3://"):
+            import boto3  # provided by the Lambda runtime; never a dependency
 
-        parsed = urlparse(uri)
-        body = json.dumps(state.to_dict(), ensure_ascii=False, allow_nan=False).encode()
-        boto3.client("s3").put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=body)
-        return
-    state.save(urlparse(uri).path if uri.startswith("file://") else uri)
+            parsed = urlparse(uri)
+            body = json.dumps(state.to_dict(), ensure_ascii=False, allow_nan=False).encode()
+            client = boto3.client("s3")
+            client.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=body)
+            return
+        state.save(urlparse(uri).path if uri.startswith("file://") else uri)
+    except Exception as exc:
+        log.error("worker state not saved to %s: %s: %s", uri, type(exc).__name__, exc)
 
 
 # ------------------------------------------------------------------------------ payload
@@ -153,11 +185,50 @@ def _check_row(row: AnswerRow, task: str, categories: Sequence[str] | None) -> N
     elif task == "multilabel":
         labels = answer_labels(row.content)
     else:
-        labels = [b.label for b in answer_boxes(row.content).boxes]
+        answer = answer_boxes(row.content)
+        labels = [b.label for b in answer.boxes]
+        for k, b in enumerate(answer.boxes):
+            problem = box_problem(b.left, b.top, b.width, b.height)
+            if problem is not None:
+                raise ValueError(f"boundingBoxes[{k}].{problem[0]}: {problem[1]}")
+        if answer.image_width is not None or answer.image_height is not None:
+            problem = image_size_problem(answer.image_width, answer.image_height)
+            if problem is not None:
+                raise ValueError(f"inputImageProperties.{problem[0]}: {problem[1]}")
     if categories is not None:
         unknown = [lab for lab in labels if lab not in categories]
         if unknown:
             raise ValueError(f"label {unknown[0]!r} is not one of labelCategories")
+
+
+def _batch_task(rows: Sequence[AnswerRow]) -> gt.Task | None:
+    """Return the task most answers show (the first shown on a tie); None when none shows one.
+
+    One malformed or odd answer must not decide the task of the batch: the answers of another
+    task are then rejected with their data objects, like any unusable answer.
+    """
+    counts: dict[gt.Task, int] = {}
+    for row in rows:
+        try:
+            shown = gt.detect_task(row.content)
+        except AnnotationError:
+            continue
+        counts[shown] = counts.get(shown, 0) + 1
+    if not counts:
+        return None
+    best: gt.Task = max(counts, key=counts.__getitem__)
+    return best
+
+
+def _check_same_size(row: AnswerRow, sizes: dict[str, tuple[Any, Any]]) -> None:
+    """Raise ValueError when two workers give one image different sizes."""
+    answer = answer_boxes(row.content)
+    size = (answer.image_width, answer.image_height)
+    if size == (None, None):
+        return
+    first = sizes.setdefault(row.item, size)
+    if first != size:
+        raise ValueError(f"image size {size} differs from another worker's {first}")
 
 
 def _index_of(field: str) -> int | None:
@@ -228,15 +299,18 @@ def handler(
         i = _index_of(rej.field)
         bad.setdefault(ids[i] if i is not None else "?", f"{rej.field}: {rej.reason}")
     rows = [r for r in rows if r.item not in bad]
-    task = settings.task
-    if task == "auto" and rows:
-        task = gt.detect_task(rows[0].content)
+    task = settings.task if settings.task != "auto" else _batch_task(rows)
     good: list[AnswerRow] = []
+    sizes: dict[str, tuple[Any, Any]] = {}
     for row in rows:
         if row.item in bad:
             continue
         try:
+            if task is None:
+                raise ValueError("no answer of the batch shows its task (label, labels or boxes)")
             _check_row(row, task, categories)
+            if task == "boxes":
+                _check_same_size(row, sizes)
         except (ValueError, KeyError, TypeError, AnnotationError) as exc:
             bad[row.item] = f"worker {row.worker}: {exc}"
         else:
@@ -248,7 +322,7 @@ def handler(
             bad[object_id] = "no answers"
     for object_id, reason in bad.items():
         log.warning("datasetObjectId %s skipped: %s", object_id, reason)
-    if not good:
+    if not good or task is None:
         return []
     contents = _consolidate(good, task, categories, job_name, settings)
     out = []
@@ -272,28 +346,15 @@ def _consolidate(
     settings: Settings,
 ) -> dict[str, gt.LabelContent]:
     if task == "classification":
-        ann = gt.classification_annotations(rows, categories)
-        est = make_estimator(settings.method)
-        warm = _read_state(settings.state) if settings.state else None
-        if warm is not None:
-            try:
-                warm.check_classes(ann.classes.tolist())
-            except AnnotationError as exc:
-                log.warning("worker state ignored: %s", exc)
-                warm = None
-        if warm is not None and _accepts_warm(est):
-            est.fit(ann, warm_start=warm)
-        else:
-            est.fit(ann)
-        if settings.state and hasattr(est, "worker_state_"):
-            _write_state(est.worker_state_, settings.state)
-        text = gt.is_text_task(rows)
-        items = gt.classification_contents(est, job_name=job_name, text=text)
-    elif task == "multilabel":
+        return _classify(rows, categories, job_name, settings)
+    if settings.state:
+        log.warning("CONSOLIDATION_STATE ignored: worker state is kept for classification only")
+    if task == "multilabel":
         from .multilabel import MultiLabelConsolidator
 
+        picked = {label for r in rows for label in answer_labels(r.content)}
         ml = MultiLabelConsolidator(base=make_estimator(settings.method))
-        ml.fit(gt.multilabel_annotations(rows, categories))
+        ml.fit(gt.multilabel_annotations(rows, categories or sorted(picked) or [_OTHER]))
         items = gt.multilabel_contents(ml, job_name=job_name, text=gt.is_text_task(rows))
     else:
         from .boxes import BoxConsolidator
@@ -307,6 +368,68 @@ def _consolidate(
         }
         items = gt.box_contents(boxes, job_name=job_name, image_sizes=sizes)
     return {str(c.item): c for c in items}
+
+
+def _classify(
+    rows: list[AnswerRow], categories: Sequence[str] | None, job_name: str, settings: Settings
+) -> dict[str, gt.LabelContent]:
+    """Single-label consolidation, warm-started from (and saved to) the worker state."""
+    est = make_estimator(settings.method)
+    warm, keep = _warm_state(settings.state, est)
+    seen = {answer_label(r.content) for r in rows}
+    if categories is None and warm is not None and seen <= set(map(str, warm.classes)):
+        categories = [str(c) for c in warm.classes]  # the job's ids, batch after batch
+    ann = gt.classification_annotations(rows, _at_least_two(categories, seen))
+    if warm is not None:
+        try:
+            warm.check_classes(ann.classes.tolist())
+        except AnnotationError as exc:
+            log.warning("worker state ignored and left as it is: %s", exc)
+            warm, keep = None, True
+    if warm is not None:
+        est.fit(ann, warm_start=warm)
+    else:
+        est.fit(ann)
+    if settings.state and hasattr(est, "worker_state_") and not keep:
+        _write_state(est.worker_state_, settings.state)
+    text = gt.is_text_task(rows)
+    items = gt.classification_contents(est, job_name=job_name, text=text, answers=ann)
+    return {str(c.item): c for c in items}
+
+
+#: A stand-in second class for a batch without ``labelCategories`` whose answers all show one
+#: label: the estimators need two classes, and no answer votes for this one, so it is never the
+#: label (and never written: a class-map names only chosen classes).
+_OTHER = "\x00(any other label)"
+
+
+def _at_least_two(categories: Sequence[str] | None, seen: set[str]) -> Sequence[str] | None:
+    if categories is None and len(seen) == 1:
+        return [*seen, _OTHER]
+    return categories
+
+
+def _warm_state(uri: str | None, est: Any) -> tuple[WorkerState | None, bool]:
+    """Return the worker state to start from, and whether to leave the stored one untouched.
+
+    A state that exists but cannot be read is logged and left as it is (the batch runs without
+    it): overwriting it with one batch's evidence would lose every batch before.
+    """
+    if uri is None:
+        return None, False
+    if not _accepts_warm(est):
+        log.warning("CONSOLIDATION_STATE ignored: %s does not learn worker quality", est)
+        return None, False
+    try:
+        return _read_state(uri), False
+    except _UnreadableStateError as exc:
+        log.error(
+            "worker state at %s unreadable (%s): this batch runs without it, and the "
+            "state is left as it is",
+            uri,
+            exc,
+        )
+        return None, True
 
 
 def _accepts_warm(est: Any) -> bool:

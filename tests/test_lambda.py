@@ -174,6 +174,14 @@ def test_settings_from_env_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         handler({"labelAttributeName": "x"}, None, settings=Settings())
 
 
+class _ClientError(Exception):
+    """What botocore raises for a failed S3 call: the error code is in ``response``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"An error occurred ({code})")
+        self.response = {"Error": {"Code": code}}
+
+
 def test_s3_payload_and_state_go_through_lazily_imported_boto3(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -191,7 +199,7 @@ def test_s3_payload_and_state_go_through_lazily_imported_boto3(
     class _Client:
         def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
             if (Bucket, Key) not in store:
-                raise KeyError(Key)
+                raise _ClientError("NoSuchKey")
             return {"Body": _Body(store[(Bucket, Key)])}
 
         def put_object(self, Bucket: str, Key: str, Body: bytes) -> None:
@@ -205,3 +213,30 @@ def test_s3_payload_and_state_go_through_lazily_imported_boto3(
     assert len(out) == 10
     state = WorkerState.from_dict(json.loads(store[("bucket", "state.json")]))
     assert state.n_answers.sum() == 50
+
+
+def test_a_throttled_s3_state_read_is_not_a_first_batch(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = b'{"kept": "as it was"}'
+    store = {("bucket", "state.json"): kept}
+
+    class _Client:
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+            raise _ClientError("SlowDown")
+
+        def put_object(self, Bucket: str, Key: str, Body: bytes) -> None:
+            store[(Bucket, Key)] = Body
+
+    fake = types.ModuleType("boto3")
+    fake.client = lambda name: _Client()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "boto3", fake)
+    with caplog.at_level(logging.ERROR):
+        out = handler(
+            _event(_birds_payload(1)),
+            None,
+            settings=Settings(method="mds", state="s3://bucket/state.json"),
+        )
+    assert len(out) == 10  # the batch is consolidated without the state...
+    assert store[("bucket", "state.json")] == kept  # ...which is not overwritten by one batch
+    assert "SlowDown" in caplog.text
