@@ -48,6 +48,7 @@ JIT_OPTIONS: dict[str, Any] = {
 
 _numba_ok: bool | None = None
 _warned = False
+_warned_cache = False
 _local = threading.local()  # .serial: this thread runs the single-threaded builds
 _compile_lock = threading.Lock()  # one build of each kernel, even when threads ask at once
 
@@ -81,6 +82,18 @@ def _warn_fallback(reason: str) -> None:
             "results more slowly",
             RuntimeWarning,
             stacklevel=4,
+        )
+
+
+def _warn_no_cache(reason: str) -> None:
+    global _warned_cache
+    if not _warned_cache:
+        _warned_cache = True
+        warnings.warn(
+            f"numba cannot cache its compiled kernels here ({reason}); they are compiled on "
+            "every start. Set NUMBA_CACHE_DIR to a writable folder (on Lambda: /tmp)",
+            RuntimeWarning,
+            stacklevel=5,
         )
 
 
@@ -218,7 +231,13 @@ class Kernel:
                 options: dict[str, Any] = {"parallel": parallel, **JIT_OPTIONS}
                 if inline:
                     options["inline"] = "always"
-                return numba.njit(**options)(copy)
+                try:
+                    return numba.njit(**options)(copy)
+                except RuntimeError as exc:  # "cannot cache function ...: no locator available"
+                    if "cache" not in str(exc):
+                        raise
+                    _warn_no_cache(str(exc))
+                    return numba.njit(**{**options, "cache": False})(copy)
 
             for helper in self.helpers:
                 namespace[helper.__name__] = rebind(helper, False, inline=self.inline_helpers)
