@@ -293,12 +293,14 @@ def _payload_loader(event_path: str) -> Any:
                 path = os.path.join(base, path)  # relative to the event file
             if not os.path.exists(path):
                 raise InputError(f"{event_path}: payload.s3Uri: {uri}: no such file")
-            opener: Any = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as fh:
-                try:
-                    doc = json.loads(fh.read())
-                except ValueError as exc:
-                    raise InputError(f"{path}: <file>: not valid JSON: {exc}") from exc
+            with open(path, "rb") as fh:
+                data = fh.read()
+            try:
+                if data[:2] == b"\x1f\x8b":  # gzip, whatever the name (as the handler reads it)
+                    data = gzip.decompress(data)
+                doc = json.loads(data)
+            except (OSError, EOFError, ValueError) as exc:
+                raise InputError(f"{path}: <file>: not valid JSON: {exc}") from exc
         if not isinstance(doc, list):
             raise InputError(f"{uri}: <file>: a payload is a JSON array of data objects")
         return doc

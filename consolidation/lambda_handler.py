@@ -291,9 +291,17 @@ def handler(
     acc = Accounting(on_error="collect", max_rejections=10**9)
     rows = list(read_payload(payload, accounting=acc))
     ids = [
-        str(e.get("datasetObjectId")) if isinstance(e, Mapping) else f"[{i}]"
+        str(e["datasetObjectId"])
+        if isinstance(e, Mapping) and e.get("datasetObjectId") is not None
+        else f"payload[{i}] (no datasetObjectId)"
         for i, e in enumerate(payload)
     ]
+    # The response repeats each id as the request gave it (an integer stays an integer).
+    given = {
+        str(e["datasetObjectId"]): e["datasetObjectId"]
+        for e in payload
+        if isinstance(e, Mapping) and e.get("datasetObjectId") is not None
+    }
     bad: dict[str, str] = {}
     for rej in acc.rejections:
         i = _index_of(rej.field)
@@ -334,7 +342,9 @@ def handler(
             body = {attribute: _custom_value(content, task)}
         else:
             body = content.as_content(attribute)
-        out.append({"datasetObjectId": object_id, "consolidatedAnnotation": {"content": body}})
+        out.append(
+            {"datasetObjectId": given[object_id], "consolidatedAnnotation": {"content": body}}
+        )
     return out
 
 

@@ -1001,6 +1001,17 @@ def test_lambda_on_the_aws_sample_event(tmp_path: Path, capsys: pytest.CaptureFi
     content = response[0]["consolidatedAnnotation"]["content"]
     assert content["test-label-attribute-metadata"]["type"] == "groundtruth/object-detection"
     assert "read 2 data objects, written 2, skipped 0" in captured.err
+    # a gzipped payload is read whatever its name, as the handler reads it
+    event["payload"]["s3Uri"] = "payload-gzipped.json"
+    (tmp_path / "payload-gzipped.json").write_bytes(
+        gzip.compress((tmp_path / "payload.json").read_bytes())
+    )
+    zipped = _write(tmp_path / "event-gz.json", json.dumps(event))
+    assert main(["lambda", zipped, "-q"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    for r in (*again, *response):  # the same but for the time of writing
+        r["consolidatedAnnotation"]["content"]["test-label-attribute-metadata"].pop("creation-date")
+    assert again == response
     out = tmp_path / "response.json"
     assert main(["lambda", path, "--output-format", "custom", "-o", str(out), "-q"]) == 0
     custom = json.loads(out.read_text())

@@ -193,3 +193,13 @@ def test_without_categories_the_states_classes_keep_ids_stable(tmp_path: Path) -
         meta = o["consolidatedAnnotation"]["content"]
         names.setdefault(meta["birds-metadata"]["class-name"], set()).add(meta["birds"])
     assert names == {"Duck": {0}, "Owl": {1}, "Swan": {2}}  # one id per class over both batches
+
+
+def test_object_ids_come_back_as_given(caplog: pytest.LogCaptureFixture) -> None:
+    payload: list[Any] = _objects(3)
+    payload[0]["datasetObjectId"] = 7  # an integer id stays an integer
+    del payload[2]["datasetObjectId"]
+    with caplog.at_level(logging.WARNING):
+        out = handler(_event(payload, ["Owl", "Duck"]), settings=Settings(method="mv"))
+    assert [o["datasetObjectId"] for o in out] == [7, "1"]
+    assert "payload[2] (no datasetObjectId)" in caplog.text
