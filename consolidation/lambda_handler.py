@@ -220,6 +220,19 @@ def _batch_task(rows: Sequence[AnswerRow]) -> gt.Task | None:
     return best
 
 
+def _last_answers(rows: list[AnswerRow]) -> list[AnswerRow]:
+    """Keep one answer per worker and object, the last (as every task does), and say so."""
+    last = {(r.item, r.worker): r for r in rows}
+    if len(last) < len(rows):
+        log.warning(
+            "%d repeated answer(s) of a worker to an object: the last one is kept",
+            len(rows) - len(last),
+        )
+        keep = {id(r) for r in last.values()}
+        rows = [r for r in rows if id(r) in keep]
+    return rows
+
+
 def _check_same_size(row: AnswerRow, sizes: dict[str, tuple[Any, Any]]) -> None:
     """Raise ValueError when two workers give one image different sizes."""
     answer = answer_boxes(row.content)
@@ -323,7 +336,7 @@ def handler(
             bad[row.item] = f"worker {row.worker}: {exc}"
         else:
             good.append(row)
-    good = [r for r in good if r.item not in bad]
+    good = _last_answers([r for r in good if r.item not in bad])
     answered = {r.item for r in good}
     for object_id in ids:
         if object_id not in answered and object_id not in bad:

@@ -203,3 +203,16 @@ def test_object_ids_come_back_as_given(caplog: pytest.LogCaptureFixture) -> None
         out = handler(_event(payload, ["Owl", "Duck"]), settings=Settings(method="mv"))
     assert [o["datasetObjectId"] for o in out] == [7, "1"]
     assert "payload[2] (no datasetObjectId)" in caplog.text
+
+
+def test_a_repeated_answer_keeps_the_last_for_every_task(caplog: pytest.LogCaptureFixture) -> None:
+    boxes = {"datasetObjectId": "b", "annotations": [
+        _box("w1", [("gull", 10, 10, 20, 20)]), _box("w2", [("gull", 10, 10, 20, 20)]),
+        _box("w1", [("gull", 60, 60, 20, 20)])]}  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        (out,) = handler(_event([boxes], ["heron", "gull"]), settings=Settings())
+    content = out["consolidatedAnnotation"]["content"]
+    assert sorted(a["left"] for a in content["birds"]["annotations"]) == [10.0, 60.0]
+    # w1's second answer only: each box is one worker's of two (kept twice, w1 agreed with w2)
+    assert [o["confidence"] for o in content["birds-metadata"]["objects"]] == [0.5, 0.5]
+    assert "1 repeated answer(s)" in caplog.text
