@@ -160,11 +160,15 @@ class BoxConsolidator(Params):
     3. **Fusion.** Coordinate-wise mean (``fusion="mean"``, the service's behaviour) or median of
        the members' ``(left, top, width, height)``; no rounding. When the image size is known the
        fused box is clipped to the image.
-    4. **Confidence** (our definition): sum over the members of their IoU with the (clipped)
-       fused box, divided by W, the number of workers who answered the item (including those who
-       drew nothing); 0.0 when W = 1. It lies in [0, 1] and equals 1 only when all W workers drew
-       the same box. It is stored unrounded; ``max_confidence`` caps it.
-    5. Clusters with fewer than ``min_votes`` members are dropped.
+    4. **Confidence** (our definition): sum over the members of their IoU with the fused box
+       (members clipped to the image as the fused box is), divided by W, the number of workers who
+       answered the item (including those who drew nothing); 0.0 when W = 1. It lies in [0, 1]
+       and equals 1 only when all W workers drew the same box (inside the image, when its size
+       is known). It is stored unrounded;
+       ``max_confidence`` caps it.
+    5. Clusters with fewer than ``min_votes`` members are dropped. A box of zero area (drawn so,
+       or entirely outside the image once clipped) matches nothing, its IoU with any box being 0:
+       it is kept as its own cluster, with confidence 0.
 
     Parameters
     ----------
@@ -306,7 +310,9 @@ class BoxConsolidator(Params):
         cl_item, cl_label = items[starts[cl_group]], labels[starts[cl_group]]
         fused[cl_slot] = _clip(fused[cl_slot], ann.image_sizes[cl_item])
 
-        member_iou = paired_iou_kernel(coords, fused[slot_of_box], backend)
+        # Members are clipped as their fused box is: identical boxes past the border agree fully.
+        clipped = _clip(coords, ann.image_sizes[items])
+        member_iou = paired_iou_kernel(clipped, fused[slot_of_box], backend)
         iou_sum = np.bincount(slot_of_box, weights=member_iou, minlength=n)[cl_slot]
         per_item = ann.workers_per_item
         w = per_item[cl_item].astype(np.float64)

@@ -590,3 +590,17 @@ def test_ground_truth_payload_through_manifests_responses() -> None:
         ("2", "Red", 414.0, 516.0, 205.0, 186.0),
     ]
     assert (model.boxes_["confidence"] == 0.0).all()  # one worker per object
+
+
+def test_identical_boxes_past_the_border_agree_fully() -> None:
+    # Both workers drew the same box, a quarter of which lies outside the 50 x 50 image: the
+    # fused box is clipped, and so are the members when their agreement is measured.
+    rows = [("img", w, "gull", -5, -5, 20, 20) for w in ("w1", "w2")]
+    (box,) = BoxConsolidator().fit(rows, image_sizes={"img": (50, 50)}).results()
+    assert box[2:6] == (0.0, 0.0, 15.0, 15.0)
+    assert box[6] == 1.0
+    same_inside = [("img", "w1", "gull", -5, -5, 20, 20), ("img", "w2", "gull", 0, 0, 15, 15)]
+    inside = BoxConsolidator().fit(same_inside, image_sizes={"img": (50, 50)})
+    assert next(inside.results())[6] == 1.0  # they differ only outside the image
+    other = [("img", "w1", "gull", -5, -5, 20, 20), ("img", "w2", "gull", 0, 0, 14, 15)]
+    assert next(BoxConsolidator().fit(other, image_sizes={"img": (50, 50)}).results())[6] < 1.0
