@@ -201,18 +201,37 @@ class Calibration:
 
 
 def _scored_rows(posteriors: Any, gold: Any) -> tuple[F64, NDArray[np.intp]]:
-    """Posterior rows of the gold items and their gold codes (see :func:`calibration`)."""
+    """Posterior rows of the gold items and their gold codes (see :func:`calibration`).
+
+    A code ``>= K`` is a gold class outside the posteriors' classes, scored as an error (no
+    posterior mass can be on it); with an estimator, a gold label outside its classes gets code
+    ``K``. With arrays, negative codes are skipped.
+    """
     if hasattr(posteriors, "posteriors_"):
         if not isinstance(gold, Mapping):
             raise InvalidParameterError("gold", type(gold).__name__, "a mapping item -> label")
         rows, codes = gold_codes(posteriors, gold)
-        return np.asarray(posteriors.posteriors_, dtype=np.float64)[rows], codes
-    post = np.asarray(posteriors, dtype=np.float64)
-    codes = np.asarray(gold, dtype=np.intp)
-    if post.ndim != 2 or codes.shape != (post.shape[0],):
+        post = np.asarray(posteriors.posteriors_, dtype=np.float64)[rows]
+        return post, np.where(codes < 0, post.shape[1], codes)
+    try:
+        post = np.asarray(posteriors, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError("posteriors", posteriors, "an (n, K) array") from exc
+    raw = np.asarray(gold)
+    if post.ndim != 2 or raw.shape != (post.shape[0],):
         raise InvalidParameterError(
             "posteriors", f"shape {post.shape}", "an (n, K) array aligned with gold (n,)"
         )
+    if not np.isfinite(post).all() or (post < 0).any():
+        raise InvalidParameterError("posteriors", "values not finite or < 0", "finite values >= 0")
+    whole = raw.dtype.kind in "iu" or (
+        raw.dtype.kind in "fb" and np.isfinite(raw).all() and (raw == np.round(raw)).all()
+    )
+    if not whole:
+        raise InvalidParameterError(
+            "gold", f"values of dtype {raw.dtype}", "integer class codes (negative = unknown)"
+        )
+    codes = raw.astype(np.intp)
     keep = codes >= 0
     return post[keep], codes[keep]
 
@@ -266,14 +285,21 @@ def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     posteriors : array_like of shape (n, K), or a fitted estimator
         Posterior rows (``confidence`` = row maximum, prediction = argmax).
     gold : array_like of int, shape (n,), or a mapping
-        Gold class codes aligned with the rows (negative codes are skipped); with an estimator, a
-        mapping item id -> gold class value.
+        Gold class codes aligned with the rows (negative codes are skipped; a code ``>= K``, a
+        class outside the posteriors', counts as an error); with an estimator, a mapping item id
+        -> gold class value (a value outside its classes counts as an error too).
     n_bins : int, default 10
         Equal-width confidence bins over [0, 1].
 
     Returns
     -------
     Calibration
+
+    Raises
+    ------
+    InvalidParameterError
+        When no row has a gold label, posteriors are not finite and non-negative, or gold codes
+        are not integers.
 
     Examples
     --------
@@ -285,14 +311,14 @@ def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     post, codes = _scored_rows(posteriors, gold)
     n = int(codes.size)
     if n == 0:
-        nan = float("nan")
-        return Calibration(nan, nan, nan, 0, ())
+        raise InvalidParameterError("gold", "no gold item", "at least one row with a gold label")
     conf = post.max(axis=1)
     correct = tie_credit(post, codes)
     onehot = np.zeros_like(post)
     ok = codes < post.shape[1]
     onehot[np.flatnonzero(ok), codes[ok]] = 1.0
-    brier = float(np.mean(((post - onehot) ** 2).sum(axis=1)))
+    # A gold class outside the K classes adds its own squared error: (0 - 1)**2.
+    brier = float(np.mean(((post - onehot) ** 2).sum(axis=1) + ~ok))
     which = np.minimum((conf * n_bins).astype(np.intp), n_bins - 1)
     count = np.bincount(which, minlength=n_bins)
     sum_conf = np.bincount(which, weights=conf, minlength=n_bins)

@@ -70,8 +70,17 @@ def test_calibration_bins_and_errors() -> None:
     assert cal.bins[-1].count == 2  # confidence 1.0 falls in the last bin
     assert cal.ece == pytest.approx(0.5)
     assert cal.brier == pytest.approx(1.0)
-    assert calibration(np.zeros((0, 2)), np.zeros(0, int)).n == 0
-    assert calibration([[0.5, 0.5]], [-1]).n == 0  # unknown gold is skipped
+    assert calibration([[0.5, 0.5], [0.9, 0.1]], [-1, 0]).n == 1  # unknown gold is skipped
+    for post, gold in (
+        (np.zeros((0, 2)), np.zeros(0, int)),  # no row: an error rather than NaN numbers
+        ([[0.5, 0.5]], [-1]),
+        ([[0.5, 0.5]], [0.7]),  # not a code
+        ([[0.5, 0.5]], ["a"]),
+        ([[np.nan, 0.5]], [0]),  # not a posterior
+    ):
+        with pytest.raises(InvalidParameterError):
+            calibration(post, gold)
+    assert calibration([[0.5, 0.5]], [1.0]).n == 1  # a whole float is a code
     with pytest.raises(InvalidParameterError, match="n_bins"):
         calibration([[1.0, 0.0]], [0], n_bins=0)
     with pytest.raises(InvalidParameterError):
@@ -84,6 +93,10 @@ def test_calibration_of_an_estimator_with_gold_mapping() -> None:
     cal = calibration(mv, {"a": "x", "b": "y", "zz": "x"})
     assert cal.n == 2
     assert cal.ece == pytest.approx(0.0)  # a: conf 1, right; b: conf .5, tie credit .5
+    # a gold label outside the classes is an error, never read as the last class ("y")
+    outside = calibration(mv, {"a": "x", "b": "zzz"})
+    assert outside.n == 2
+    assert outside.brier == pytest.approx((0.0 + (0.25 + 0.25 + 1.0)) / 2)
 
 
 # ---------------------------------------------------------------------------------- accuracy
