@@ -207,6 +207,7 @@ def next_answer_gain(
     ['a', 'b']
     """
     check_fitted(estimator)
+    chunk = check_count("chunk", chunk, 1)
     post = np.asarray(estimator.posteriors_, dtype=np.float64)
     k = post.shape[1]
     c = (

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._base import annotations_of, check_fitted
-from ._checks import check_count
+from ._checks import check_count, check_real
 from ._copying import CopyingPair, copying_pairs, correlated_workers, drop_copies
 from ._errors import AnnotationError, InvalidParameterError
 from ._review import TIE_TOL, AnswerGain, ReviewItem, next_answer_gain, review_queue
@@ -519,6 +519,10 @@ def worker_report(
     [('a', ()), ('b', ()), ('c', ()), ('s', ('spammer', 'hammer'))]
     """
     check_fitted(estimator)
+    min_answers = check_count("min_answers", min_answers, 0)
+    spammer_threshold = check_real("spammer_threshold", spammer_threshold, 0.0, 1.0)
+    if min_accuracy is not None:
+        min_accuracy = check_real("min_accuracy", min_accuracy, 0.0, 1.0)
     ann = annotations_of(estimator, annotations)
     k = len(estimator.classes_)
     post = np.asarray(estimator.posteriors_, dtype=np.float64)

@@ -74,6 +74,8 @@ def test_real_infinities_only_where_allowed() -> None:
         check_real("z", 3.0, high=2.0)
 
 
+_DS = DawidSkene().fit(ROWS)
+
 # Every estimator and report takes numpy scalars where it takes numbers, and refuses a bool or NaN
 # with the parameter's name: (factory of the call, the parameter, a good numpy value).
 CASES: list[tuple[Any, str, Any]] = [
@@ -90,6 +92,14 @@ CASES: list[tuple[Any, str, Any]] = [
     (lambda v: BoxConsolidator(iou_threshold=v).fit(BOXES), "iou_threshold", np.float32(0.5)),
     (lambda v: quality.calibration([[0.9, 0.1]], [0], n_bins=v), "n_bins", np.int64(4)),
     (lambda v: quality.temper([[0.9, 0.1]], v), "temperature", np.float32(2.0)),
+    (lambda v: quality.next_answer_gain(_DS, chunk=v), "chunk", np.int64(2)),
+    (lambda v: quality.worker_report(_DS, ROWS, min_answers=v), "min_answers", np.int8(2)),
+    (lambda v: quality.worker_report(_DS, ROWS, min_accuracy=v), "min_accuracy", np.float32(0.6)),
+    (
+        lambda v: quality.worker_report(_DS, ROWS, spammer_threshold=v),
+        "spammer_threshold",
+        np.float32(0.1),
+    ),
 ]
 
 
@@ -101,3 +111,10 @@ def test_public_parameters_take_numpy_scalars_and_refuse_bools_and_nan(
     for bad in (True, math.nan):
         with pytest.raises(InvalidParameterError, match=f"'{name}'"):
             call(bad)
+
+
+@pytest.mark.parametrize("chunk", [-1, 0])
+def test_next_answer_gain_refuses_chunks_that_read_no_items(chunk: int) -> None:
+    # -1 read uninitialised memory (gains of 1e276), 0 failed inside range()
+    with pytest.raises(InvalidParameterError, match="'chunk'"):
+        quality.next_answer_gain(_DS, chunk=chunk)
