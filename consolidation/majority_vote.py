@@ -45,7 +45,8 @@ class MajorityVote(BaseConsolidator):
     n_tied_ : ndarray of int
         Number of classes sharing the top share (1 when there is no tie).
     votes_ : ndarray of shape (n_items, K)
-        Raw (weighted) vote counts.
+        Vote counts; with ``weights``, weighted sums with the weights scaled so that the largest
+        is 1 (only their ratios matter, and huge weights then cannot overflow).
 
     Examples
     --------
@@ -74,19 +75,27 @@ class MajorityVote(BaseConsolidator):
     def _worker_weights(self, ann: Annotations) -> NDArray[np.float64] | None:
         if self.weights is None:
             return None
-        if isinstance(self.weights, Mapping):
-            w = np.array([float(self.weights.get(wid, 1.0)) for wid in ann.worker_ids.tolist()])
-        else:
-            w = np.asarray(self.weights, dtype=np.float64)
-            if w.shape != (ann.n_workers,):
-                raise InvalidParameterError(
-                    "weights",
-                    f"array of shape {w.shape}",
-                    f"a mapping or an array of shape ({ann.n_workers},) aligned with worker_ids",
+        try:
+            if isinstance(self.weights, Mapping):
+                w = np.array(
+                    [float(self.weights.get(wid, 1.0)) for wid in ann.worker_ids.tolist()]
                 )
+            else:
+                w = np.asarray(self.weights, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError("weights", self.weights, "numbers, one per worker") from exc
+        if w.shape != (ann.n_workers,):
+            raise InvalidParameterError(
+                "weights",
+                f"array of shape {w.shape}",
+                f"a mapping or an array of shape ({ann.n_workers},) aligned with worker_ids",
+            )
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise InvalidParameterError("weights", self.weights, "finite non-negative weights")
-        return w
+        # Only ratios matter: scaled to a largest weight of 1, sums of huge weights cannot
+        # overflow to inf (and shares to NaN).
+        top = float(w.max()) if w.size else 0.0
+        return w / top if top > 0 else w
 
     def fit(self, annotations: Any) -> MajorityVote:
         """Count the votes.
@@ -101,7 +110,12 @@ class MajorityVote(BaseConsolidator):
         """
         if self.tie_break not in _TIE_BREAKS:
             raise InvalidParameterError("tie_break", self.tie_break, "'random', 'first' or 'all'")
-        rng = np.random.default_rng(self.seed)
+        try:
+            rng = np.random.default_rng(self.seed)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(
+                "seed", self.seed, "None, an integer >= 0 or a numpy Generator"
+            ) from exc
         ann = as_annotations(annotations)
         votes = ann.vote_counts(self._worker_weights(ann))
         total = votes.sum(axis=1, keepdims=True)
@@ -124,6 +138,7 @@ class MajorityVote(BaseConsolidator):
         self.n_tied_ = n_tied.astype(np.int64)
         self.votes_ = votes
         self._is_top = is_top
+        self._tie_break = self.tie_break  # results() follows the fit, not a later set_params
         return self
 
     def results(self) -> Iterator[tuple[Any, Any, float]]:
@@ -132,7 +147,7 @@ class MajorityVote(BaseConsolidator):
         With ``tie_break="all"`` a tied item's label is the tuple of every tied class value.
         """
         check_fitted(self)
-        if self.tie_break != "all":
+        if self._tie_break != "all":
             yield from super().results()
             return
         classes = self.classes_.tolist()

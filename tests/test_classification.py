@@ -522,3 +522,25 @@ def test_row_blocked_passes_equal_whole_array_ones(
     expected = float(np.abs(last - now).max())
     assert em.max_change(last, now) == expected
     np.testing.assert_array_equal(last, now)
+
+
+def test_majority_vote_weights_only_count_by_their_ratios() -> None:
+    rows = [("i", "w1", "a"), ("i", "w2", "b"), ("i", "w3", "b"), ("j", "w1", "a")]
+    small = MajorityVote(weights={"w1": 2.0, "w2": 0.5, "w3": 0.5}).fit(rows)
+    huge = MajorityVote(weights={"w1": 1.6e308, "w2": 4e307, "w3": 4e307}).fit(rows)  # sum: inf
+    np.testing.assert_allclose(huge.posteriors_, small.posteriors_)  # no overflow, no NaN
+    np.testing.assert_allclose(small.posteriors_[0], [2 / 3, 1 / 3])
+    assert small.votes_.max() == 1.0  # scaled to the largest weight
+    with pytest.raises(InvalidParameterError, match="'weights'"):
+        MajorityVote(weights={"w1": "x"}).fit(rows)
+    for seed in ("x", -1):
+        with pytest.raises(InvalidParameterError, match="'seed'"):
+            MajorityVote(seed=seed).fit(rows)  # type: ignore[arg-type]
+
+
+def test_majority_vote_results_follow_the_fit_not_later_params() -> None:
+    mv = MajorityVote(seed=0).fit([("i", "w1", "a"), ("i", "w2", "b")])
+    before = list(mv.results())
+    mv.set_params(tie_break="all")
+    assert list(mv.results()) == before  # until the next fit
+    assert next(mv.fit([("i", "w1", "a"), ("i", "w2", "b")]).results())[1] == ("a", "b")
