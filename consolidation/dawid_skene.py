@@ -471,7 +471,9 @@ class ModifiedDawidSkene(_EMConsolidator):
         warm: WorkerState | None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[float], bool, float]:
         k = ann.n_classes
-        a_bar = float(self.initial_accuracy) if warm is None else warm.population_accuracy
+        a_bar = float(self.initial_accuracy)
+        if warm is not None and warm.n_workers > 0:  # an empty state has learned nothing
+            a_bar = warm.population_accuracy
         emit = np.broadcast_to(
             one_coin(float(self.initial_accuracy), k), (ann.n_workers, k, k)
         ).copy()

@@ -544,3 +544,14 @@ def test_majority_vote_results_follow_the_fit_not_later_params() -> None:
     mv.set_params(tie_break="all")
     assert list(mv.results()) == before  # until the next fit
     assert next(mv.fit([("i", "w1", "a"), ("i", "w2", "b")]).results())[1] == ("a", "b")
+
+
+def test_an_empty_worker_state_changes_nothing() -> None:
+    from consolidation.simulate import classification
+
+    ann = classification(50, 5, 3, 2, seed=0).annotations
+    empty = WorkerState.empty(ann.classes.tolist())
+    for est in (ModifiedDawidSkene(initial_accuracy=0.9), DawidSkene()):
+        cold = type(est)(**est.get_params()).fit(ann).posteriors_
+        warm = type(est)(**est.get_params()).fit(ann, warm_start=empty).posteriors_
+        np.testing.assert_array_equal(warm, cold)
