@@ -77,9 +77,7 @@ class MajorityVote(BaseConsolidator):
             return None
         try:
             if isinstance(self.weights, Mapping):
-                w = np.array(
-                    [float(self.weights.get(wid, 1.0)) for wid in ann.worker_ids.tolist()]
-                )
+                w = np.array([float(self.weights.get(wid, 1.0)) for wid in ann.worker_ids.tolist()])
             else:
                 w = np.asarray(self.weights, dtype=np.float64)
         except (TypeError, ValueError) as exc:
