@@ -70,6 +70,9 @@ __all__ = ["BayesianDawidSkene", "default_estimator"]
 F64 = NDArray[np.float64]
 
 #: Settings an entry of ``alternatives`` may change.
+#: The smallest pooled prior (pseudo-counts per row) whose fixed point stays finite.
+POOLED_MIN = 0.01
+
 _SETTINGS = ("n_subtypes", "diag_prior", "off_prior", "subtype_prior", "pooled_prior")
 #: One mean-field run: final ELBO, state posteriors q (n, K*M), confusion Dirichlet parameters
 #: (w, K, K*M), subtype Dirichlet parameters (K, M), ELBO per iteration, converged, and the
@@ -105,7 +108,9 @@ class BayesianDawidSkene(_EMConsolidator):
         iteration its mean is refitted to the workers' average confusion (Minka's fixed-point
         Dirichlet update at a fixed total), with ``pooled_prior`` pseudo-counts per row, so a
         worker with few answers is assumed to err as the crowd does rather than uniformly.
-        ``diag_prior`` and ``off_prior`` then only give the starting mean.
+        ``diag_prior`` and ``off_prior`` then only give the starting mean. At least 0.01: below,
+        the fixed point's digamma terms leave floating point (and a prior of so few
+        pseudo-counts pools nothing).
     class_prior : "majority", float, mapping or sequence, default "majority"
         The class prior. ``"majority"``: a Dirichlet whose pseudo-counts are the majority-vote
         class counts; a number: that many pseudo-counts for every class. A mapping (class value
@@ -545,7 +550,7 @@ def _check_setting(setting: Mapping[str, Any]) -> None:
     for name in ("diag_prior", "off_prior", "subtype_prior"):
         check_real(name, setting[name], 0.0, 1e12, low_open=True)
     if setting["pooled_prior"] is not None:
-        check_real("pooled_prior", setting["pooled_prior"], 0.0, 1e12, low_open=True)
+        check_real("pooled_prior", setting["pooled_prior"], POOLED_MIN, 1e12)
 
 
 def default_estimator() -> BayesianDawidSkene:

@@ -359,3 +359,17 @@ def test_make_estimator_passes_seed_and_backend_to_the_default() -> None:
     ann = classification(300, 12, 3, 4, seed=2).annotations
     same = default_estimator().set_params(seed=5, backend="numpy").fit(ann)
     np.testing.assert_array_equal(est.fit(ann).posteriors_, same.posteriors_)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_smallest_pooled_prior_stays_finite_and_smaller_ones_are_refused(backend: str) -> None:
+    from consolidation import InvalidParameterError
+    from consolidation.simulate import classification
+
+    ann = classification(60, 5, 5, 4, seed=2).annotations
+    est = BayesianDawidSkene(pooled_prior=0.01, backend=backend).fit(ann)
+    for name in ("posteriors_", "confusions_", "confusion_prior_"):
+        assert np.isfinite(getattr(est, name)).all()
+    assert np.isfinite(est.elbo_)
+    with pytest.raises(InvalidParameterError, match="'pooled_prior'"):
+        BayesianDawidSkene(pooled_prior=1e-4, backend=backend).fit(ann)  # was NaN or a crash
