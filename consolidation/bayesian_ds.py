@@ -239,8 +239,14 @@ class BayesianDawidSkene(_EMConsolidator):
     def _validate(self) -> None:
         super()._validate()
         check_count("n_restarts", self.n_restarts, 1, 1000)
-        for setting in self._settings():
-            _check_setting(setting)
+        for number, setting in enumerate(self._settings()):
+            try:
+                _check_setting(setting)
+            except InvalidParameterError as exc:  # say which setting, when it is an alternative
+                if number == 0:
+                    raise
+                where = f"alternatives[{number - 1}]: {exc.name}"
+                raise InvalidParameterError(where, exc.value, exc.allowed) from exc
         prior = self.class_prior
         if isinstance(prior, str):
             if prior != "majority":

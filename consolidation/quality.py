@@ -85,6 +85,8 @@ def tie_credit(posteriors: ArrayLike, gold: ArrayLike, *, tol: float = TIE_TOL) 
     codes = np.asarray(gold, dtype=np.int64)
     if post.ndim != 2 or codes.shape != (post.shape[0],):
         raise InvalidParameterError("gold", f"shape {codes.shape}", f"shape ({post.shape[0]},)")
+    if not np.isfinite(post).all():
+        raise InvalidParameterError("posteriors", "values not finite", "finite values")
     top = post >= post.max(axis=1, keepdims=True) - tol
     hit = np.zeros(codes.size)
     ok = (codes >= 0) & (codes < post.shape[1])

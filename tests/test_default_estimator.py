@@ -373,3 +373,11 @@ def test_the_smallest_pooled_prior_stays_finite_and_smaller_ones_are_refused(bac
     assert np.isfinite(est.elbo_)
     with pytest.raises(InvalidParameterError, match="'pooled_prior'"):
         BayesianDawidSkene(pooled_prior=1e-4, backend=backend).fit(ann)  # was NaN or a crash
+
+
+def test_a_bad_alternative_is_named_by_its_index() -> None:
+    from consolidation import InvalidParameterError
+
+    est = BayesianDawidSkene(alternatives=({"n_subtypes": 1}, {"n_subtypes": 0}))
+    with pytest.raises(InvalidParameterError, match=r"'alternatives\[1\]: n_subtypes'"):
+        est.fit([("a", "w1", 0), ("a", "w2", 1)])

@@ -106,6 +106,8 @@ def test_tie_credit_and_accuracy_split_ties() -> None:
     post = np.array([[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.2, 0.8, 0.0]])
     assert tie_credit(post, [0, 2, 0]).tolist() == pytest.approx([0.5, 1 / 3, 0.0])
     assert tie_credit(post, [-1, 0, 1]).tolist() == pytest.approx([0.0, 1 / 3, 1.0])
+    with pytest.raises(InvalidParameterError, match="'posteriors'"):
+        tie_credit([[np.nan, 0.5]], [0])
     rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "y"), ("b", "w2", "y")]
     mv = MajorityVote(tie_break="first").fit(rows)
     assert mv.n_tied_.tolist() == [2, 1]
