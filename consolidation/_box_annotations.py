@@ -9,6 +9,7 @@ or as given. Malformed input raises :class:`AnnotationError` naming the row, ite
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -325,10 +326,17 @@ class BoxAnnotations(EncodedIds):
                     f"row {row_no} must be (item, worker, label, left, top, width, height), "
                     f"got {row!r}"
                 ) from exc
+            box = (left, top, width, height)
+            for name, value in zip(("left", "top", "width", "height"), box, strict=True):
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    raise AnnotationError(
+                        f"item {item!r}, worker {worker!r}: {name} {value!r} is not a number "
+                        f"(row {row_no})"
+                    )
             items.append(item)
             workers.append(worker)
             labels.append(label)
-            coords.append((left, top, width, height))
+            coords.append(box)
         a_items: list[Any] = []
         a_workers: list[Any] = []
         for row_no, pair in enumerate(answered if answered is not None else ()):

@@ -604,3 +604,10 @@ def test_identical_boxes_past_the_border_agree_fully() -> None:
     assert next(inside.results())[6] == 1.0  # they differ only outside the image
     other = [("img", "w1", "gull", -5, -5, 20, 20), ("img", "w2", "gull", 0, 0, 14, 15)]
     assert next(BoxConsolidator().fit(other, image_sizes={"img": (50, 50)}).results())[6] < 1.0
+
+
+@pytest.mark.parametrize("value", ["0", True, None])
+def test_box_coordinates_must_be_numbers(value: Any) -> None:
+    rows = [("img", "w1", "gull", 1, 1, 10, 10), ("img", "w2", "gull", value, 1, 10, 10)]
+    with pytest.raises(AnnotationError, match=r"item 'img', worker 'w2': left .* is not a number"):
+        BoxConsolidator().fit(rows)
