@@ -1,0 +1,118 @@
+"""Input handling at the public API's boundary: ids kept as given, clear errors for bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from consolidation import (
+    AnnotationError,
+    Annotations,
+    DawidSkene,
+    InvalidParameterError,
+    MajorityVote,
+)
+
+W4 = ["w1", "w2", "w1", "w2"]
+
+
+# --------------------------------------------------------------------------- ids kept as given
+def test_from_arrays_keeps_mixed_type_ids_apart() -> None:
+    workers = ["w1", "w1", "w2", "w2"]
+    ann = Annotations.from_arrays([1, "1", 1, "1"], workers, ["a", "b", "a", "b"])
+    assert ann.item_ids.tolist() == [1, "1"]
+    assert ann.items.tolist() == [0, 1, 0, 1]
+    # The same ids as rows: from_records and from_arrays agree.
+    rows = Annotations.from_records(
+        zip([1, "1", 1, "1"], workers, ["a", "b", "a", "b"], strict=True)
+    )
+    assert rows.to_records() == ann.to_records()
+
+
+def test_from_arrays_keeps_mixed_type_labels_apart() -> None:
+    ann = Annotations.from_arrays([1, 1, 2, 2], W4, [1, "1", 1, 1])
+    assert ann.classes.tolist() == [1, "1"]
+    assert MajorityVote(tie_break="first").fit(ann).labels_.tolist() == [1, 1]
+
+
+def test_from_arrays_keeps_int_and_float_ids_as_given() -> None:
+    ann = Annotations.from_arrays([1, 2.5], ["w1", "w2"], ["a", "b"])
+    assert ann.item_ids.tolist() == [1, 2.5]
+    assert type(ann.item_ids.tolist()[0]) is int
+
+
+def test_mixed_type_classes_are_kept_as_given() -> None:
+    ann = Annotations.from_records([("i", "w1", 0), ("i", "w2", "other")], classes=[0, "other"])
+    assert ann.classes.tolist() == [0, "other"]
+    assert ann.labels.tolist() == [0, 1]
+
+
+def test_tuple_ids_of_different_lengths_and_tuple_classes() -> None:
+    ann = Annotations.from_arrays([(1, 2), (1, 2, 3)], ["w1", "w2"], ["a", "b"])
+    assert ann.item_ids.tolist() == [(1, 2), (1, 2, 3)]
+    rows = [("i", "w1", (1, 2)), ("i", "w2", (3, 4))]
+    ann = Annotations.from_records(rows, classes=[(1, 2), (3, 4)])
+    assert ann.classes.tolist() == [(1, 2), (3, 4)]
+    assert ann.to_records() == rows
+
+
+def test_dataframe_keeps_mixed_type_ids_apart() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {"task": [1, "1", 1, "1"], "worker": ["w1", "w1", "w2", "w2"], "label": list("abab")}
+    )
+    assert DawidSkene().fit(df).item_ids_.tolist() == [1, "1"]
+
+
+def test_numpy_arrays_keep_their_dtype() -> None:
+    ann = Annotations.from_arrays(np.array([3, 1, 3]), np.array(["a", "b", "b"]), [0, 1, 1])
+    assert ann.item_ids.dtype.kind == "i"
+    assert ann.worker_ids.dtype.kind == "U"
+    assert ann.item_ids.tolist() == [3, 1]
+
+
+@pytest.mark.parametrize(
+    "classes", [["a", "b", float("nan")], ["a", "b", None], ["a", np.float64("nan"), "b"]]
+)
+def test_missing_value_in_classes_is_refused(classes: list[Any]) -> None:
+    with pytest.raises(InvalidParameterError, match=r"classes.*missing"):
+        Annotations.from_records([("i", "w1", "a"), ("i", "w2", "b")], classes=classes)
+
+
+@pytest.mark.parametrize("classes", ["ab", 5])
+def test_classes_must_be_a_sequence(classes: Any) -> None:
+    with pytest.raises(InvalidParameterError, match="'classes'"):
+        Annotations.from_records([("i", "w1", "a"), ("i", "w2", "b")], classes=classes)
+
+
+# --------------------------------------------------------------------------- missing ids
+def test_pandas_na_worker_is_missing() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {"task": ["t1", "t1", "t2", "t2"], "worker": W4, "label": ["a", "b", "a", "a"]}
+    ).astype("string")
+    df.loc[1, "worker"] = pd.NA
+    with pytest.raises(AnnotationError, match=r"missing worker id \(<NA>\) in row 1"):
+        DawidSkene().fit(df)
+
+
+def test_pandas_nat_and_numpy_nat_ids_are_missing() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(AnnotationError, match=r"missing item id \(NaT\) in row 1"):
+        Annotations.from_records([("i", "w1", "a"), (pd.NaT, "w2", "b")])
+    items = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
+    with pytest.raises(AnnotationError, match=r"missing item id .* in row 1"):
+        Annotations.from_arrays(items, ["w1", "w2"], ["a", "b"])
+
+
+@pytest.mark.parametrize("items", [np.array([1.0, np.inf]), [1.0, -np.inf]])
+def test_infinite_id_is_named_as_such(items: Any) -> None:
+    with pytest.raises(AnnotationError, match=r"item id -?inf in row 1 is infinite"):
+        Annotations.from_arrays(items, ["w1", "w2"], ["a", "b"])
+
+
+def test_nan_id_is_still_missing() -> None:
+    with pytest.raises(AnnotationError, match=r"missing item id \(nan\) in row 1"):
+        Annotations.from_arrays(np.array([1.0, np.nan]), ["w1", "w2"], ["a", "b"])
