@@ -457,7 +457,7 @@ class Annotations(EncodedIds):
         items: list[Any] = []
         workers: list[Any] = []
         labels: list[Any] = []
-        for row_no, row in enumerate(rows):
+        for row_no, row in enumerate(_rows(rows)):
             try:
                 item, worker, label = row
             except (TypeError, ValueError) as exc:

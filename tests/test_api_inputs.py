@@ -116,3 +116,15 @@ def test_infinite_id_is_named_as_such(items: Any) -> None:
 def test_nan_id_is_still_missing() -> None:
     with pytest.raises(AnnotationError, match=r"missing item id \(nan\) in row 1"):
         Annotations.from_arrays(np.array([1.0, np.nan]), ["w1", "w2"], ["a", "b"])
+
+
+# --------------------------------------------------------------------------- not annotations
+@pytest.mark.parametrize(("data", "shown"), [(None, "NoneType None"), (5, "int 5")])
+def test_fit_on_something_that_is_not_annotations(data: Any, shown: str) -> None:
+    with pytest.raises(AnnotationError, match=f"expected Annotations, .*DataFrame.*got {shown}"):
+        DawidSkene().fit(data)
+
+
+def test_from_arrays_refuses_a_scalar() -> None:
+    with pytest.raises(AnnotationError, match="items must be a one-dimensional sequence"):
+        Annotations.from_arrays(5, ["w1"], ["a"])  # type: ignore[arg-type]
