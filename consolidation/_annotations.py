@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._answers_csv import check_csv_rows, read_answer_columns
+from ._checks import check_count
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["Annotations", "encode_ids"]
@@ -328,20 +329,38 @@ class Annotations(EncodedIds):
         ----------
         items, workers, labels : array_like of int
             Codes in ``0..n-1``; every item and worker code below the maximum must occur.
+            Codes are at most ``2**31 - 1`` (they are stored as int32).
         n_classes : int, optional
-            Number of classes (default: ``len(classes)`` or ``max(labels) + 1``).
+            Number of classes, at least 2 (default: ``len(classes)`` or ``max(labels) + 1``); when
+            ``classes`` is given too, it must equal ``len(classes)``.
         classes, item_ids, worker_ids : sequence, optional
-            Ids to decode with (default: the codes themselves).
+            Ids to decode with, distinct, one per code and kept exactly as given (default: the
+            codes themselves).
 
         Returns
         -------
         Annotations
 
+        Raises
+        ------
+        AnnotationError
+            Codes that are not integers, negative, too large, out of range or not dense; a
+            decoding table of the wrong length.
+        InvalidParameterError
+            ``n_classes`` that is not an integer >= 2 or disagrees with ``classes``; repeated
+            ``classes``, ``item_ids`` or ``worker_ids``.
+
         Examples
         --------
         >>> Annotations.from_codes([0, 0, 1], [0, 1, 0], [1, 0, 1], n_classes=3).n_classes
         3
+        >>> Annotations.from_codes([0, 1], [0, 0], [0, 1], classes=["a", "a"])
+        Traceback (most recent call last):
+        ...
+        consolidation._errors.InvalidParameterError: invalid value for parameter 'classes': \
+        ['a', 'a']; expected distinct labels
         """
+        limit = int(np.iinfo(CODE_DTYPE).max)
         arrays = []
         for name, values in (("items", items), ("workers", workers), ("labels", labels)):
             arr = np.asarray(values)
@@ -349,15 +368,26 @@ class Annotations(EncodedIds):
                 raise AnnotationError(f"{name} must be a one-dimensional integer array")
             if arr.size and arr.min() < 0:
                 raise AnnotationError(f"{name} codes must be non-negative")
+            if arr.size and int(arr.max()) > limit:
+                # Checked before the cast to int32, which would wrap them round silently.
+                raise AnnotationError(
+                    f"{name} code {int(arr.max())} is too large: codes must be below 2**31 "
+                    f"({CODE_DTYPE.__name__})"
+                )
             arrays.append(arr.astype(CODE_DTYPE, copy=False))
         it, wk, lb = arrays
         _check_lengths(it, wk, lb)
         n_items = int(it.max()) + 1
         n_workers = int(wk.max()) + 1
-        if classes is not None:
-            k = len(classes)
-        elif n_classes is not None:
-            k = int(n_classes)
+        cls_arr = None if classes is None else _class_array(classes)
+        if n_classes is not None:
+            k = check_count("n_classes", n_classes, 2, limit)
+            if cls_arr is not None and k != cls_arr.size:
+                raise InvalidParameterError(
+                    "n_classes", n_classes, f"len(classes) = {cls_arr.size} (or None)"
+                )
+        elif cls_arr is not None:
+            k = int(cls_arr.size)
         else:
             k = int(lb.max()) + 1
         if int(lb.max()) >= k:
@@ -367,11 +397,17 @@ class Annotations(EncodedIds):
         for name, codes, n in (("item", it, n_items), ("worker", wk, n_workers)):
             if np.bincount(codes, minlength=n).min() == 0:
                 raise AnnotationError(f"{name} codes must be dense: some code below {n} is unused")
-        ids_i = np.arange(n_items) if item_ids is None else np.asarray(item_ids)
-        ids_w = np.arange(n_workers) if worker_ids is None else np.asarray(worker_ids)
-        cls_arr = np.arange(k) if classes is None else np.asarray(list(classes))
-        if ids_i.size != n_items or ids_w.size != n_workers:
-            raise AnnotationError("item_ids / worker_ids do not match the number of codes")
+        ids_i = np.arange(n_items) if item_ids is None else _decoding_ids(item_ids, "item_ids")
+        ids_w = (
+            np.arange(n_workers) if worker_ids is None else _decoding_ids(worker_ids, "worker_ids")
+        )
+        if cls_arr is None:
+            cls_arr = np.arange(k)
+        for name, ids, n in (("item_ids", ids_i, n_items), ("worker_ids", ids_w, n_workers)):
+            if ids.size != n:
+                raise AnnotationError(
+                    f"{name} has {ids.size} ids for {n} {name[:-4]} codes (0..{n - 1})"
+                )
         return cls(it, wk, lb, ids_i, ids_w, cls_arr)
 
     @classmethod

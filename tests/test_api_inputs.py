@@ -128,3 +128,45 @@ def test_fit_on_something_that_is_not_annotations(data: Any, shown: str) -> None
 def test_from_arrays_refuses_a_scalar() -> None:
     with pytest.raises(AnnotationError, match="items must be a one-dimensional sequence"):
         Annotations.from_arrays(5, ["w1"], ["a"])  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- from_codes
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64])
+def test_from_codes_refuses_codes_beyond_int32(dtype: Any) -> None:
+    with pytest.raises(AnnotationError, match="items code 2147483648 is too large"):
+        Annotations.from_codes(np.array([0, 2**31], dtype=dtype), [0, 0], [0, 1])
+    with pytest.raises(AnnotationError, match="too large"):
+        Annotations.from_codes(np.array([0, 2**40], dtype=dtype), [0, 0], [0, 1])
+
+
+@pytest.mark.parametrize("n_classes", [2.7, "3", True, 1])
+def test_from_codes_n_classes_must_be_a_count(n_classes: Any) -> None:
+    with pytest.raises(InvalidParameterError, match="'n_classes'"):
+        Annotations.from_codes([0, 1], [0, 0], [0, 1], n_classes=n_classes)
+
+
+def test_from_codes_n_classes_must_agree_with_classes() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'n_classes': 3; expected len\(classes\) = 2"):
+        Annotations.from_codes([0, 1], [0, 0], [0, 1], n_classes=3, classes=["a", "b"])
+    ann = Annotations.from_codes([0, 1], [0, 0], [0, 1], n_classes=2, classes=["a", "b"])
+    assert ann.classes.tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"classes": ["a", "a"]}, "classes"),
+        ({"item_ids": ["x", "x"]}, "item_ids"),
+        ({"worker_ids": [7, 7], "item_ids": ["x", "y"]}, "worker_ids"),
+    ],
+)
+def test_from_codes_ids_must_be_distinct(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(InvalidParameterError, match=f"'{name}'.*distinct"):
+        Annotations.from_codes([0, 1], [0, 1], [0, 1], **kwargs)
+
+
+def test_from_codes_keeps_decoding_ids_as_given() -> None:
+    ann = Annotations.from_codes([0, 1], [0, 0], [0, 1], item_ids=[1, "1"], classes=[0, "x"])
+    assert ann.to_records() == [(1, 0, 0), ("1", 0, "x")]
+    with pytest.raises(AnnotationError, match="item_ids has 1 ids for 2 item codes"):
+        Annotations.from_codes([0, 1], [0, 0], [0, 1], item_ids=[1])
