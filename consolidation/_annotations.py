@@ -521,7 +521,11 @@ class Annotations(EncodedIds):
     ) -> Annotations:
         """Read a CSV file with header ``item,worker,label`` (``task,worker,label`` is accepted).
 
-        Labels that all look like integers are read as integers, so class order is numeric.
+        Labels are read as integers, so that class order is numeric, when every label is the
+        canonical text of an integer (``str(int(label)) == label``: ``"7"``, ``"-1"``, ``"10"``).
+        Otherwise all labels stay strings: ``"01"``, ``"+1"`` or ``" 1"`` in the file keep ``"1"``
+        from meaning the same class as them. With ``classes`` that are not all integers, labels
+        stay strings too.
 
         Parameters
         ----------

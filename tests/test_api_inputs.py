@@ -170,3 +170,27 @@ def test_from_codes_keeps_decoding_ids_as_given() -> None:
     assert ann.to_records() == [(1, 0, 0), ("1", 0, "x")]
     with pytest.raises(AnnotationError, match="item_ids has 1 ids for 2 item codes"):
         Annotations.from_codes([0, 1], [0, 0], [0, 1], item_ids=[1])
+
+
+# --------------------------------------------------------------------------- from_csv labels
+def _csv(tmp_path: Any, labels: list[str]) -> Any:
+    path = tmp_path / "answers.csv"
+    lines = [f"i{n // 2},w{n % 2},{label}" for n, label in enumerate(labels)]
+    path.write_text("item,worker,label\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_from_csv_keeps_non_canonical_integer_strings_apart(tmp_path: Any) -> None:
+    ann = Annotations.from_csv(_csv(tmp_path, ["01", "1", "+1", "1"]))
+    assert sorted(ann.classes.tolist()) == ["+1", "01", "1"]
+    assert ann.to_records()[0] == ("i0", "w0", "01")
+
+
+def test_from_csv_reads_canonical_integers_as_integers(tmp_path: Any) -> None:
+    ann = Annotations.from_csv(_csv(tmp_path, ["10", "2", "-1", "2"]))
+    assert ann.classes.tolist() == [-1, 2, 10]
+
+
+def test_from_csv_non_canonical_label_against_integer_classes(tmp_path: Any) -> None:
+    with pytest.raises(AnnotationError, match=r":3: label: '01' is not one of the classes"):
+        Annotations.from_csv(_csv(tmp_path, ["0", "01", "1", "0"]), classes=[0, 1])
