@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ from consolidation import (
     DawidSkene,
     InvalidParameterError,
     MajorityVote,
+    ModifiedDawidSkene,
+    WorkerState,
 )
 
 W4 = ["w1", "w2", "w1", "w2"]
@@ -194,3 +197,62 @@ def test_from_csv_reads_canonical_integers_as_integers(tmp_path: Any) -> None:
 def test_from_csv_non_canonical_label_against_integer_classes(tmp_path: Any) -> None:
     with pytest.raises(AnnotationError, match=r":3: label: '01' is not one of the classes"):
         Annotations.from_csv(_csv(tmp_path, ["0", "01", "1", "0"]), classes=[0, 1])
+
+
+# --------------------------------------------------------------------------- worker state
+def _state(worker: Any, classes: tuple[Any, Any] = ("a", "b")) -> WorkerState:
+    rows = [(i, worker(w), classes[(i + w) % 2]) for i in range(6) for w in range(3)]
+    state: WorkerState = ModifiedDawidSkene().fit(rows).worker_state_
+    return state
+
+
+@pytest.mark.parametrize(
+    ("worker", "classes"),
+    [
+        (lambda w: w + 0.5, ("a", "b")),  # float worker ids
+        (lambda w: f"w{w}", (False, True)),  # bool classes
+        (lambda w: w, (0.5, 1.5)),  # float classes
+    ],
+)
+def test_worker_state_round_trips_json_scalars(
+    tmp_path: Any, worker: Any, classes: tuple[Any, Any]
+) -> None:
+    state = _state(worker, classes)
+    state.save(tmp_path / "s.json")
+    loaded = WorkerState.load(tmp_path / "s.json")
+    assert loaded.worker_ids == state.worker_ids
+    assert [type(w) for w in loaded.worker_ids] == [type(w) for w in state.worker_ids]
+    assert loaded.classes == state.classes
+    assert [type(c) for c in loaded.classes] == [type(c) for c in state.classes]
+    np.testing.assert_array_equal(loaded.counts, state.counts)
+
+
+def test_worker_state_save_refuses_tuple_ids_before_writing(tmp_path: Any) -> None:
+    state = _state(lambda w: (w, 1))
+    with pytest.raises(
+        AnnotationError, match=r"worker \(0, 1\) cannot be saved: its id is a tuple"
+    ):
+        state.save(tmp_path / "s.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_worker_state_save_refuses_unsavable_class(tmp_path: Any) -> None:
+    state = WorkerState.empty([("x", 1), "y"])
+    with pytest.raises(AnnotationError, match=r"class \('x', 1\) cannot be saved.*a boolean"):
+        state.save(tmp_path / "s.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_worker_state_load_refuses_nan_id(tmp_path: Any) -> None:
+    path = tmp_path / "s.json"
+    state = WorkerState.empty(["a", "b"]).to_dict()
+    state["workers"] = [{"id": 1.5, "n_answers": 1, "counts": [[1, 0], [0, 0]]}]
+    text = json.dumps(state).replace("1.5", "NaN")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AnnotationError, match=r"\(id nan\): id: expected a string"):
+        WorkerState.load(path)
+
+
+def test_worker_state_merge_refuses_what_is_not_a_state() -> None:
+    with pytest.raises(InvalidParameterError, match="'other': 'x'; expected a WorkerState"):
+        WorkerState.empty(["a", "b"]).merge("x")  # type: ignore[arg-type]
