@@ -11,10 +11,13 @@ import pytest
 from consolidation import (
     AnnotationError,
     Annotations,
+    BoxConsolidator,
     DawidSkene,
     InvalidParameterError,
     MajorityVote,
     ModifiedDawidSkene,
+    MultiLabelAnnotations,
+    MultiLabelConsolidator,
     WorkerState,
 )
 
@@ -256,3 +259,62 @@ def test_worker_state_load_refuses_nan_id(tmp_path: Any) -> None:
 def test_worker_state_merge_refuses_what_is_not_a_state() -> None:
     with pytest.raises(InvalidParameterError, match="'other': 'x'; expected a WorkerState"):
         WorkerState.empty(["a", "b"]).merge("x")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- multi-label
+ML_ROWS = [
+    ("i1", "w1", {"cat"}),
+    ("i1", "w2", {"cat", "dog"}),
+    ("i1", "w3", {"cat"}),
+    ("i2", "w1", set()),
+    ("i2", "w2", {"dog"}),
+    ("i2", "w3", {"dog"}),
+]
+
+
+def test_multilabel_consolidator_accepts_a_dataframe() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(
+        {
+            "task": [r[0] for r in ML_ROWS],
+            "worker": [r[1] for r in ML_ROWS],
+            "labels": [sorted(r[2]) for r in ML_ROWS],
+        }
+    )
+    from_df = MultiLabelConsolidator().fit(df)
+    from_rows = MultiLabelConsolidator().fit(ML_ROWS)
+    assert list(from_df.results()) == list(from_rows.results())
+    with pytest.raises(AnnotationError, match=r"lacks columns \['labels'\]"):
+        MultiLabelConsolidator().fit(df.rename(columns={"labels": "label"}))
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_multilabel_refuses_a_missing_label(missing: Any) -> None:
+    rows = [*ML_ROWS, ("i3", "w1", {"cat", missing})]
+    with pytest.raises(AnnotationError, match=r"row 6 .*missing label"):
+        MultiLabelConsolidator().fit(rows)
+    with pytest.raises(InvalidParameterError, match="'classes'"):
+        MultiLabelAnnotations.from_records(ML_ROWS, classes=["cat", "dog", missing])
+
+
+def test_multilabel_refuses_a_missing_id() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(AnnotationError, match=r"missing worker id \(<NA>\) in row 1"):
+        MultiLabelAnnotations.from_records([("i", "w1", {"a"}), ("i", pd.NA, {"a"})])
+
+
+def test_multilabel_from_arrays_keeps_mixed_type_ids_apart() -> None:
+    ann = MultiLabelAnnotations.from_arrays([1, "1"], ["a", "a"], [[1, 0], [0, 1]])
+    assert ann.item_ids.tolist() == [1, "1"]
+
+
+@pytest.mark.parametrize("base", [BoxConsolidator(), MultiLabelConsolidator(), "mds"])
+def test_multilabel_base_must_be_single_label(base: Any) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'base'.*single-label estimator"):
+        MultiLabelConsolidator(base=base).fit(ML_ROWS)
+
+
+def test_multilabel_base_errors_on_data_are_not_blamed_on_base() -> None:
+    # A real single-label base keeps its own errors (here: an invalid parameter of its own).
+    with pytest.raises(InvalidParameterError, match="'max_iter'"):
+        MultiLabelConsolidator(base=DawidSkene(max_iter=-1)).fit(ML_ROWS)
