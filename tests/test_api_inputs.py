@@ -19,6 +19,7 @@ from consolidation import (
     MultiLabelAnnotations,
     MultiLabelConsolidator,
     WorkerState,
+    simulate,
 )
 
 W4 = ["w1", "w2", "w1", "w2"]
@@ -270,6 +271,22 @@ ML_ROWS = [
     ("i2", "w2", {"dog"}),
     ("i2", "w3", {"dog"}),
 ]
+
+
+def test_multilabel_simulation_has_annotations() -> None:
+    sim = simulate.multilabel(5, 20, 3, 1, seed=0)  # 5 answers: most workers answer nothing
+    ann = sim.annotations
+    assert isinstance(ann, MultiLabelAnnotations)
+    assert ann is sim.annotations  # cached
+    assert ann.item_ids.tolist() == list(range(5))
+    assert ann.classes.tolist() == [0, 1, 2]
+    assert ann.worker_ids.tolist() == sorted(set(sim.workers.tolist()))
+    # Decoded, the answers are the simulation's rows.
+    decoded = [
+        (int(ann.item_ids[i]), int(ann.worker_ids[w]), frozenset(np.flatnonzero(v).tolist()))
+        for i, w, v in zip(ann.items, ann.workers, ann.votes, strict=True)
+    ]
+    assert decoded == sim.rows
 
 
 def test_multilabel_consolidator_accepts_a_dataframe() -> None:
