@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable, Iterable, Sequence
+import sys
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -18,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._answers_csv import check_csv_rows, read_answer_columns
+from ._checks import check_count
 from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["Annotations", "encode_ids"]
@@ -32,31 +34,130 @@ def _show(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _pandas_missing(value: Any) -> bool:
+    """Tell whether ``value`` is pandas' ``NA`` or ``NaT``, without importing pandas."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and (
+        value is getattr(pd, "NA", None) or value is getattr(pd, "NaT", None)
+    )
+
+
 def _is_missing(value: Any) -> bool:
+    """Whether ``value`` stands for a missing value: None, NaN, NaT or pandas' NA."""
     if value is None:
         return True
     if isinstance(value, float | np.floating):
         return math.isnan(value)
-    return False
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return _pandas_missing(value)
 
 
-def _as_id_array(values: ArrayLike, what: str) -> NDArray[Any]:
-    arr = np.asarray(values)
-    if arr.ndim != 1 and isinstance(values, list | tuple):
-        # Ids that are themselves sequences (e.g. tuples): keep them as objects.
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = list(values)
+def _bad_id(value: Any) -> str | None:
+    """Why ``value`` cannot be an id (missing, or an infinite number), or None when it can."""
+    if _is_missing(value):
+        return "missing"
+    if isinstance(value, float | np.floating) and math.isinf(value):
+        return "infinite"
+    return None
+
+
+def _may_be_bad(kind: type) -> bool:
+    """Whether values of this type can be missing or infinite (the others need no check)."""
+    return (
+        kind is type(None)
+        or issubclass(kind, float | np.floating | np.datetime64 | np.timedelta64)
+        or kind.__module__.startswith("pandas")
+    )
+
+
+_NATIVE = (int, float, str, bool)
+
+
+def _object_array(values: list[Any]) -> NDArray[Any]:
+    """One-dimensional array of ``values``, each kept exactly as given.
+
+    Values of one Python or numpy scalar type get that native dtype (fast ``np.unique``, same
+    ids); anything else (mixed types, tuples) stays an object array, so that ``1`` and ``"1"``
+    are not merged into ``"1"``, nor tuples of different lengths refused.
+    """
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if kind in _NATIVE or (issubclass(kind, np.generic) and kind is not np.object_):
+            arr = np.asarray(values)
+            if arr.ndim == 1:
+                return arr
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _as_id_array(values: Any, what: str, noun: str | None = None) -> NDArray[Any]:
+    """Ids as a one-dimensional array, values kept as given; refuse missing or infinite ids.
+
+    ``what`` names the argument (``"items"``); ``noun`` the id in messages (default ``what``
+    without its final ``s``).
+    """
+    noun = what[:-1] if noun is None else noun
+    if isinstance(values, np.ndarray):
+        arr = values
+    elif isinstance(values, list | tuple):
+        arr = _object_array(values if isinstance(values, list) else list(values))
+    elif hasattr(values, "__array__"):  # a pandas Series or Index: keep its dtype
+        arr = np.asarray(values)
+    else:
+        try:
+            if isinstance(values, str | bytes):
+                raise TypeError
+            arr = _object_array(list(values))
+        except TypeError:
+            raise AnnotationError(
+                f"{what} must be a one-dimensional sequence of ids, got {type(values).__name__}"
+            ) from None
     if arr.ndim != 1:
         raise AnnotationError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    bad_rows: Iterable[int] = ()
     if arr.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            raise AnnotationError(f"missing {what[:-1]} id (NaN) in row {int(bad[0])}")
-    elif arr.dtype.kind == "O":
-        for row, value in enumerate(arr):
-            if _is_missing(value):
-                raise AnnotationError(f"missing {what[:-1]} id ({_show(value)}) in row {row}")
+        bad_rows = np.flatnonzero(~np.isfinite(arr)).tolist()
+    elif arr.dtype.kind in "mM":
+        bad_rows = np.flatnonzero(np.isnat(arr)).tolist()
+    elif arr.dtype.kind == "O" and any(_may_be_bad(kind) for kind in set(map(type, arr))):
+        bad_rows = range(arr.size)
+    for row in bad_rows:
+        value = arr[row]
+        reason = _bad_id(value)
+        if reason == "missing":
+            raise AnnotationError(f"missing {noun} id ({_show(value)}) in row {row}")
+        if reason is not None:
+            raise AnnotationError(
+                f"{noun} id {_show(value)} in row {row} is {reason}, not an id (a number used "
+                "as an id must be finite)"
+            )
     return arr
+
+
+def _class_array(classes: Any) -> NDArray[Any]:
+    """Return the ``classes`` argument as an array of distinct labels kept exactly as given.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming ``classes``: not a sequence, a missing value (None, NaN) among them, repeats.
+    """
+    if isinstance(classes, str | bytes) or not isinstance(classes, Iterable | np.ndarray):
+        raise InvalidParameterError("classes", classes, "a sequence of labels")
+    values = list(classes)
+    for value in values:
+        if _is_missing(value):
+            raise InvalidParameterError(
+                "classes", values, "labels, none of them missing (None or NaN is not a class)"
+            )
+    try:
+        distinct = len(set(values)) == len(values)
+    except TypeError:
+        raise InvalidParameterError("classes", values, "hashable labels") from None
+    if not distinct:
+        raise InvalidParameterError("classes", values, "distinct labels")
+    return _object_array(values)
 
 
 def encode_ids(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[Any]]:
@@ -101,20 +202,19 @@ def _sorted_labels(values: NDArray[Any]) -> NDArray[Any]:
     try:
         return np.unique(values)
     except TypeError:
+        # Mixed types (1 and "1"): sort by type name, then value (or repr, when unorderable).
         uniq = list(dict.fromkeys(values.tolist()))
-        out = np.empty(len(uniq), dtype=object)
-        out[:] = sorted(uniq, key=lambda v: (type(v).__name__, v))
-        return out
+        try:
+            ordered = sorted(uniq, key=lambda v: (type(v).__name__, v))
+        except TypeError:
+            ordered = sorted(uniq, key=lambda v: (type(v).__name__, repr(v)))
+        return np.fromiter(ordered, dtype=object, count=len(ordered))
 
 
 def _encode_labels(
     labels: NDArray[Any], classes: Sequence[Any] | None
 ) -> tuple[NDArray[np.int32], NDArray[Any]]:
-    cls = _sorted_labels(labels) if classes is None else np.asarray(list(classes))
-    if cls.ndim != 1:
-        raise InvalidParameterError("classes", classes, "a one-dimensional sequence of labels")
-    if classes is not None and len(set(cls.tolist())) != cls.size:
-        raise InvalidParameterError("classes", list(classes), "distinct labels")
+    cls = _sorted_labels(labels) if classes is None else _class_array(classes)
     if cls.size < 2:
         raise AnnotationError(
             f"need at least 2 classes, got {cls.tolist()!r}: name the classes that were never "
@@ -229,20 +329,38 @@ class Annotations(EncodedIds):
         ----------
         items, workers, labels : array_like of int
             Codes in ``0..n-1``; every item and worker code below the maximum must occur.
+            Codes are at most ``2**31 - 1`` (they are stored as int32).
         n_classes : int, optional
-            Number of classes (default: ``len(classes)`` or ``max(labels) + 1``).
+            Number of classes, at least 2 (default: ``len(classes)`` or ``max(labels) + 1``); when
+            ``classes`` is given too, it must equal ``len(classes)``.
         classes, item_ids, worker_ids : sequence, optional
-            Ids to decode with (default: the codes themselves).
+            Ids to decode with, distinct, one per code and kept exactly as given (default: the
+            codes themselves).
 
         Returns
         -------
         Annotations
 
+        Raises
+        ------
+        AnnotationError
+            Codes that are not integers, negative, too large, out of range or not dense; a
+            decoding table of the wrong length.
+        InvalidParameterError
+            ``n_classes`` that is not an integer >= 2 or disagrees with ``classes``; repeated
+            ``classes``, ``item_ids`` or ``worker_ids``.
+
         Examples
         --------
         >>> Annotations.from_codes([0, 0, 1], [0, 1, 0], [1, 0, 1], n_classes=3).n_classes
         3
+        >>> Annotations.from_codes([0, 1], [0, 0], [0, 1], classes=["a", "a"])
+        Traceback (most recent call last):
+        ...
+        consolidation._errors.InvalidParameterError: invalid value for parameter 'classes': \
+        ['a', 'a']; expected distinct labels
         """
+        limit = int(np.iinfo(CODE_DTYPE).max)
         arrays = []
         for name, values in (("items", items), ("workers", workers), ("labels", labels)):
             arr = np.asarray(values)
@@ -250,15 +368,26 @@ class Annotations(EncodedIds):
                 raise AnnotationError(f"{name} must be a one-dimensional integer array")
             if arr.size and arr.min() < 0:
                 raise AnnotationError(f"{name} codes must be non-negative")
+            if arr.size and int(arr.max()) > limit:
+                # Checked before the cast to int32, which would wrap them round silently.
+                raise AnnotationError(
+                    f"{name} code {int(arr.max())} is too large: codes must be below 2**31 "
+                    f"({CODE_DTYPE.__name__})"
+                )
             arrays.append(arr.astype(CODE_DTYPE, copy=False))
         it, wk, lb = arrays
         _check_lengths(it, wk, lb)
         n_items = int(it.max()) + 1
         n_workers = int(wk.max()) + 1
-        if classes is not None:
-            k = len(classes)
-        elif n_classes is not None:
-            k = int(n_classes)
+        cls_arr = None if classes is None else _class_array(classes)
+        if n_classes is not None:
+            k = check_count("n_classes", n_classes, 2, limit)
+            if cls_arr is not None and k != cls_arr.size:
+                raise InvalidParameterError(
+                    "n_classes", n_classes, f"len(classes) = {cls_arr.size} (or None)"
+                )
+        elif cls_arr is not None:
+            k = int(cls_arr.size)
         else:
             k = int(lb.max()) + 1
         if int(lb.max()) >= k:
@@ -268,11 +397,17 @@ class Annotations(EncodedIds):
         for name, codes, n in (("item", it, n_items), ("worker", wk, n_workers)):
             if np.bincount(codes, minlength=n).min() == 0:
                 raise AnnotationError(f"{name} codes must be dense: some code below {n} is unused")
-        ids_i = np.arange(n_items) if item_ids is None else np.asarray(item_ids)
-        ids_w = np.arange(n_workers) if worker_ids is None else np.asarray(worker_ids)
-        cls_arr = np.arange(k) if classes is None else np.asarray(list(classes))
-        if ids_i.size != n_items or ids_w.size != n_workers:
-            raise AnnotationError("item_ids / worker_ids do not match the number of codes")
+        ids_i = np.arange(n_items) if item_ids is None else _decoding_ids(item_ids, "item_ids")
+        ids_w = (
+            np.arange(n_workers) if worker_ids is None else _decoding_ids(worker_ids, "worker_ids")
+        )
+        if cls_arr is None:
+            cls_arr = np.arange(k)
+        for name, ids, n in (("item_ids", ids_i, n_items), ("worker_ids", ids_w, n_workers)):
+            if ids.size != n:
+                raise AnnotationError(
+                    f"{name} has {ids.size} ids for {n} {name[:-4]} codes (0..{n - 1})"
+                )
         return cls(it, wk, lb, ids_i, ids_w, cls_arr)
 
     @classmethod
@@ -358,7 +493,7 @@ class Annotations(EncodedIds):
         items: list[Any] = []
         workers: list[Any] = []
         labels: list[Any] = []
-        for row_no, row in enumerate(rows):
+        for row_no, row in enumerate(_rows(rows)):
             try:
                 item, worker, label = row
             except (TypeError, ValueError) as exc:
@@ -386,7 +521,11 @@ class Annotations(EncodedIds):
     ) -> Annotations:
         """Read a CSV file with header ``item,worker,label`` (``task,worker,label`` is accepted).
 
-        Labels that all look like integers are read as integers, so class order is numeric.
+        Labels are read as integers, so that class order is numeric, when every label is the
+        canonical text of an integer (``str(int(label)) == label``: ``"7"``, ``"-1"``, ``"10"``).
+        Otherwise all labels stay strings: ``"01"``, ``"+1"`` or ``" 1"`` in the file keep ``"1"``
+        from meaning the same class as them. With ``classes`` that are not all integers, labels
+        stay strings too.
 
         Parameters
         ----------
@@ -525,15 +664,34 @@ def _group(keys: NDArray[np.int32], n: int) -> tuple[NDArray[np.intp] | None, ND
     return order, bounds
 
 
-def _object_array(values: list[Any]) -> NDArray[Any]:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    # Homogeneous ints or strings get a native dtype: faster np.unique, same ids.
-    if values and all(type(v) is int for v in values):
-        return np.asarray(values)
-    if values and all(type(v) is str for v in values):
-        return np.asarray(values, dtype=str)
+def _decoding_ids(ids: Any, what: str) -> NDArray[Any]:
+    """Check a decoding table given to :meth:`Annotations.from_codes`: distinct ids, as given."""
+    arr = _as_id_array(ids, what, what[:-4])
+    if arr.dtype.kind == "O":
+        try:
+            distinct = len(set(arr.tolist())) == arr.size
+        except TypeError:
+            raise AnnotationError(f"{what} must be hashable ids") from None
+    else:
+        distinct = np.unique(arr).size == arr.size
+    if not distinct:
+        raise InvalidParameterError(what, ids, "distinct ids (one per code)")
     return arr
+
+
+def _rows(rows: Any) -> Iterator[Any]:
+    """Return an iterator over ``rows``; if there is none, say what input is accepted."""
+    if not isinstance(rows, str | bytes):
+        try:
+            it: Iterator[Any] = iter(rows)
+            return it
+        except TypeError:
+            pass
+    shown = repr(rows) if len(repr(rows)) <= 60 else f"{repr(rows)[:57]}..."
+    raise AnnotationError(
+        "expected Annotations, an iterable of (item, worker, label) rows or a pandas DataFrame "
+        f"(columns task or item, worker, label), got {type(rows).__name__} {shown}"
+    )
 
 
 def _check_lengths(*arrays: NDArray[Any]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._errors import AnnotationError
 
-__all__ = ["check_csv_rows", "not_utf8", "read_answer_columns"]
+__all__ = ["check_csv_rows", "integer_labels", "not_utf8", "read_answer_columns"]
 
 
 def not_utf8(
@@ -64,8 +64,8 @@ def read_answer_columns(
 ) -> tuple[list[str], list[str], list[Any], list[int]]:
     """Items, workers, labels and line numbers of the answers in a CSV file.
 
-    Labels that all look like integers are read as integers (unless ``classes`` are not all
-    integers), so that class order is numeric.
+    Labels that are all integers written canonically are read as integers (unless ``classes``
+    are not all integers), so that class order is numeric; see :func:`integer_labels`.
     """
     items: list[str] = []
     workers: list[str] = []
@@ -117,13 +117,46 @@ def read_answer_columns(
             raise AnnotationError(f"{path}:{reader.line_num}: <line>: {exc}") from exc
     if not items:
         raise AnnotationError(f"{path}: no answers")
-    parsed: list[Any] = labels
-    if classes is None or all(isinstance(c, int | np.integer) for c in classes):
-        try:
-            parsed = [int(v) for v in labels]
-        except ValueError:
-            parsed = labels
-    return items, workers, parsed, lines
+    return items, workers, integer_labels(labels, classes), lines
+
+
+def integer_labels(labels: list[str], classes: Sequence[Any] | None) -> list[Any]:
+    """Labels as integers when every one is the canonical text of an integer, else unchanged.
+
+    Canonical means ``str(int(v)) == v``: ``"-3"`` and ``"10"`` are integers, while ``"01"``,
+    ``"+1"``, ``" 1"`` and ``"1_000"`` are not, so distinct strings never become one class.
+    When ``classes`` are given and not all integers, labels stay strings; when they are all
+    integers, each canonical label becomes an integer and the others stay strings (so that the
+    error names the label that is not a class, ``'01'``, rather than every label).
+
+    Examples
+    --------
+    >>> integer_labels(["2", "10", "-1"], None)
+    [2, 10, -1]
+    >>> integer_labels(["1", "01", "+1"], None)
+    ['1', '01', '+1']
+    >>> integer_labels(["1", "01"], [0, 1])
+    [1, '01']
+    """
+    if classes is not None:
+        if not all(isinstance(c, int | np.integer) for c in classes):
+            return labels
+        return [_canonical_int(v) for v in labels]
+    try:
+        parsed = [int(v) for v in labels]
+    except ValueError:
+        return labels
+    if all(str(n) == v for n, v in zip(parsed, labels, strict=True)):
+        return parsed
+    return labels
+
+
+def _canonical_int(text: str) -> int | str:
+    try:
+        value = int(text)
+    except ValueError:
+        return text
+    return value if str(value) == text else text
 
 
 def check_csv_rows(

@@ -17,8 +17,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import CODE_DTYPE, Annotations, EncodedIds, _dedupe, encode_ids
-from ._base import check_fitted
+from ._annotations import (
+    CODE_DTYPE,
+    Annotations,
+    EncodedIds,
+    _as_id_array,
+    _class_array,
+    _dedupe,
+    _is_missing,
+    _show,
+    encode_ids,
+)
+from ._base import BaseConsolidator, check_fitted
 from ._checks import check_real
 from ._errors import AnnotationError, InvalidParameterError
 from ._params import Params
@@ -27,6 +37,10 @@ from .dawid_skene import ModifiedDawidSkene
 __all__ = ["MultiLabelAnnotations", "MultiLabelConsolidator"]
 
 _OUTPUTS = ("union", "threshold")
+_BASE = (
+    "a single-label estimator whose fit(Annotations) sets posteriors_ (n_items x 2), "
+    "such as ModifiedDawidSkene()"
+)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -87,8 +101,17 @@ class MultiLabelAnnotations(EncodedIds):
         Raises
         ------
         AnnotationError
-            Empty input, a malformed row, a label outside ``classes``, fewer than one class.
+            Empty input, a malformed row, a missing id or label (None, NaN), a label outside
+            ``classes``, fewer than one class.
+        InvalidParameterError
+            ``classes`` that are not distinct labels, or hold a missing value.
         """
+        if isinstance(rows, str | bytes) or not isinstance(rows, Iterable):
+            raise AnnotationError(
+                "expected MultiLabelAnnotations, an iterable of (item, worker, labels) rows or "
+                "a pandas DataFrame (columns task or item, worker, labels), got "
+                f"{type(rows).__name__}"
+            )
         items: list[Any] = []
         workers: list[Any] = []
         sets: list[frozenset[Any]] = []
@@ -99,16 +122,24 @@ class MultiLabelAnnotations(EncodedIds):
                 raise AnnotationError(
                     f"row {row_no} must be an (item, worker, labels) triple, got {row!r}"
                 ) from exc
-            if item is None or worker is None:
-                raise AnnotationError(f"row {row_no}: missing item or worker id")
+            for what, value in (("item", item), ("worker", worker)):
+                if _is_missing(value):
+                    raise AnnotationError(f"missing {what} id ({_show(value)}) in row {row_no}")
             if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
                 raise AnnotationError(
                     f"row {row_no} (item {item!r}, worker {worker!r}): labels must be an "
                     f"iterable of class values, got {labels!r}"
                 )
+            labels_set = frozenset(labels)
+            for label in labels_set:
+                if _is_missing(label):
+                    raise AnnotationError(
+                        f"row {row_no} (item {item!r}, worker {worker!r}): missing label "
+                        f"({_show(label)}) in the label set; a missing value is not a class"
+                    )
             items.append(item)
             workers.append(worker)
-            sets.append(frozenset(labels))
+            sets.append(labels_set)
         if not items:
             raise AnnotationError("no answers")
         if classes is None:
@@ -118,9 +149,7 @@ class MultiLabelAnnotations(EncodedIds):
             except TypeError:
                 cls_list = sorted(seen, key=lambda v: (type(v).__name__, str(v)))
         else:
-            cls_list = list(classes)
-            if len(set(cls_list)) != len(cls_list):
-                raise InvalidParameterError("classes", cls_list, "distinct labels")
+            cls_list = _class_array(classes).tolist()
         if not cls_list:
             raise AnnotationError("no class was ever picked; pass classes=[...]")
         index = {c: k for k, c in enumerate(cls_list)}
@@ -134,8 +163,7 @@ class MultiLabelAnnotations(EncodedIds):
                         f"label {label!r} is not one of the classes {cls_list!r}"
                     )
                 votes[row_no, k] = True
-        class_arr = np.empty(len(cls_list), dtype=object)
-        class_arr[:] = cls_list
+        class_arr = np.fromiter(cls_list, dtype=object, count=len(cls_list))
         return cls.from_arrays(
             _objects(items), _objects(workers), votes, class_arr, duplicates=duplicates
         )
@@ -168,15 +196,15 @@ class MultiLabelAnnotations(EncodedIds):
             if np.any((vote_arr != 0) & (vote_arr != 1)):
                 raise AnnotationError("votes must hold only 0 and 1")
             vote_arr = vote_arr.astype(bool)
-        it_raw, wk_raw = np.asarray(items), np.asarray(workers)
-        if not (it_raw.ndim == wk_raw.ndim == 1 and it_raw.size == wk_raw.size == len(vote_arr)):
+        it_raw, wk_raw = _as_id_array(items, "items"), _as_id_array(workers, "workers")
+        if not (it_raw.size == wk_raw.size == len(vote_arr)):
             raise AnnotationError(
                 "items, workers and votes must have one entry (row) per answer, got "
                 f"{it_raw.size}, {wk_raw.size}, {len(vote_arr)}"
             )
         if it_raw.size == 0:
             raise AnnotationError("no answers")
-        cls_arr = np.arange(vote_arr.shape[1]) if classes is None else np.asarray(classes)
+        cls_arr = np.arange(vote_arr.shape[1]) if classes is None else _class_array(classes)
         if cls_arr.size != vote_arr.shape[1] or cls_arr.size < 1:
             raise AnnotationError(
                 f"{cls_arr.size} classes given for a vote matrix with {vote_arr.shape[1]} columns"
@@ -188,15 +216,54 @@ class MultiLabelAnnotations(EncodedIds):
             it, wk, vote_arr = it[keep], wk[keep], vote_arr[keep]
         return cls(it, wk, np.ascontiguousarray(vote_arr), item_ids, worker_ids, cls_arr)
 
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: Any,
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: str = "last",
+    ) -> MultiLabelAnnotations:
+        """Encode a DataFrame with columns ``task`` (or ``item``), ``worker`` and ``labels``.
+
+        ``labels`` holds one iterable of class values per answer (a list, set or tuple; empty =
+        none picked). pandas is not a dependency: any object with those columns works.
+
+        Returns
+        -------
+        MultiLabelAnnotations
+
+        Raises
+        ------
+        AnnotationError
+            When a column is missing, or as :meth:`from_records`.
+        """
+        columns = list(getattr(df, "columns", []))
+        item_col = "task" if "task" in columns else "item"
+        missing = [c for c in (item_col, "worker", "labels") if c not in columns]
+        if missing:
+            raise AnnotationError(
+                f"DataFrame lacks columns {missing} (expected task or item, worker, labels); "
+                f"it has {columns}"
+            )
+        rows = zip(
+            df[item_col].to_numpy().tolist(),
+            df["worker"].to_numpy().tolist(),
+            df["labels"].to_numpy().tolist(),
+            strict=True,
+        )
+        return cls.from_records(rows, classes, duplicates=duplicates)
+
     def binary(self, c: int) -> Annotations:
         """Return the binary problem of class ``c``: 1 = picked, 0 = answered without it."""
-        return Annotations.from_codes(
+        # The codes and ids were checked when these annotations were built: no re-validation.
+        return Annotations(
             self.items,
             self.workers,
             self.votes[:, c].astype(CODE_DTYPE),
-            classes=[0, 1],
-            item_ids=self.item_ids,
-            worker_ids=self.worker_ids,
+            self.item_ids,
+            self.worker_ids,
+            np.array([0, 1]),
         )
 
 
@@ -209,6 +276,8 @@ def _objects(values: list[Any]) -> NDArray[Any]:
 def _as_multilabel(data: Any, classes: Sequence[Any] | None) -> MultiLabelAnnotations:
     if isinstance(data, MultiLabelAnnotations):
         return data
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+        return MultiLabelAnnotations.from_dataframe(data, classes)
     return MultiLabelAnnotations.from_records(data, classes)
 
 
@@ -279,18 +348,38 @@ class MultiLabelConsolidator(Params):
     def _fresh_base(self) -> Any:
         if self.base is None:
             return ModifiedDawidSkene()
-        if not (hasattr(self.base, "fit") and hasattr(self.base, "get_params")):
-            raise InvalidParameterError(
-                "base", self.base, "a single-label estimator with fit() and get_params()"
-            )
+        if not (callable(getattr(self.base, "fit", None)) and hasattr(self.base, "get_params")):
+            raise InvalidParameterError("base", self.base, _BASE)
         return type(self.base)(**self.base.get_params())
+
+    def _fit_binary(self, ann: Annotations) -> Any:
+        """Fit a fresh base estimator on one class's binary problem; check it is single-label."""
+        est = self._fresh_base()
+        if isinstance(est, BaseConsolidator):
+            return est.fit(ann)  # a single-label estimator: its errors are about the data
+        # Duck-typed: an estimator that cannot fit Annotations (BoxConsolidator, a multi-label
+        # one) is the wrong base, whatever it raises.
+        try:
+            est.fit(ann)
+        except Exception as exc:
+            raise InvalidParameterError(
+                "base", self.base, f"{_BASE} (fitting it on a class's answers failed: {exc})"
+            ) from exc
+        posteriors = getattr(est, "posteriors_", None)
+        if not (isinstance(posteriors, np.ndarray) and posteriors.shape == (ann.n_items, 2)):
+            raise InvalidParameterError(
+                "base", self.base, f"{_BASE} (after fit it has no such posteriors_)"
+            )
+        return est
 
     def fit(self, annotations: Any, classes: Sequence[Any] | None = None) -> MultiLabelConsolidator:
         """Fit one binary consolidation per class.
 
         Parameters
         ----------
-        annotations : MultiLabelAnnotations or iterable of (item, worker, labels)
+        annotations : MultiLabelAnnotations, iterable of (item, worker, labels), or DataFrame
+            A DataFrame has columns ``task`` (or ``item``), ``worker`` and ``labels`` (one
+            iterable of class values per answer).
         classes : sequence, optional
             Class order when ``annotations`` are rows.
 
@@ -308,7 +397,7 @@ class MultiLabelConsolidator(Params):
         confusions = np.empty((ann.n_workers, c, 2, 2))
         estimators = []
         for k in range(c):
-            est = self._fresh_base().fit(ann.binary(k))
+            est = self._fit_binary(ann.binary(k))
             probs[:, k] = est.posteriors_[:, 1]
             if hasattr(est, "confusions_"):
                 confusions[:, k] = est.confusions_

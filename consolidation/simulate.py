@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -39,6 +39,9 @@ from ._checks import check_count, check_real
 from ._errors import InvalidParameterError
 from ._mix import kind_counts
 from ._simulate_copiers import add_copiers
+
+if TYPE_CHECKING:
+    from .multilabel import MultiLabelAnnotations
 
 __all__ = [
     "DEFAULT_WORKER_MIX",
@@ -140,6 +143,20 @@ class MultiLabelSimulation:
         come from its fixed selection rate p: sensitivity = p, specificity = 1 - p.
     is_spammer : ndarray of bool, shape (n_workers,)
         Whether each worker is a spammer.
+    annotations : MultiLabelAnnotations
+        The answers, encoded for :class:`~consolidation.MultiLabelConsolidator` (built on first
+        use).
+
+    Examples
+    --------
+    >>> from consolidation import MultiLabelConsolidator
+    >>> sim = multilabel(30, 8, 3, 5, seed=0)
+    >>> ann = sim.annotations
+    >>> ann.n_answers, ann.n_items, ann.classes.tolist()
+    (150, 30, [0, 1, 2])
+    >>> fitted = MultiLabelConsolidator(output="threshold").fit(ann)
+    >>> fitted.selected_.shape == sim.truth.shape
+    True
     """
 
     items: NDArray[np.int32]
@@ -154,6 +171,33 @@ class MultiLabelSimulation:
     def n_answers(self) -> int:
         """Number of answers."""
         return int(self.items.size)
+
+    @cached_property
+    def annotations(self) -> MultiLabelAnnotations:
+        """The answers as :class:`~consolidation.MultiLabelAnnotations` (built once, cached).
+
+        Item codes are ``0..n_items-1`` (``item_ids`` are those ints), aligned with ``truth``;
+        classes are ``0..K-1``. Workers who gave no answer are dropped and the others re-coded in
+        increasing order of their index, which ``worker_ids`` holds (as in
+        :func:`classification`); ``sensitivity[annotations.worker_ids]`` aligns with them.
+        """
+        # Imported on use: multilabel pulls in the estimators, which a simulation may not need.
+        from .multilabel import MultiLabelAnnotations
+
+        n_workers = self.sensitivity.shape[0]
+        answered = np.bincount(self.workers, minlength=n_workers) > 0
+        worker_ids = np.flatnonzero(answered)
+        workers = self.workers
+        if worker_ids.size < n_workers:
+            workers = (np.cumsum(answered) - 1).astype(np.int32)[workers]
+        return MultiLabelAnnotations(
+            self.items,
+            workers.astype(np.int32, copy=False),
+            self.votes,
+            np.arange(self.truth.shape[0]),
+            worker_ids,
+            np.arange(self.votes.shape[1]),
+        )
 
     @cached_property
     def rows(self) -> list[tuple[int, int, frozenset[int]]]:
@@ -556,8 +600,9 @@ def multilabel(
     Returns
     -------
     MultiLabelSimulation
-        Arrays ``items``, ``workers``, ``votes``, ``truth`` and the worker parameters; ``rows``
-        gives ``(item, worker, frozenset)`` rows.
+        Arrays ``items``, ``workers``, ``votes``, ``truth`` and the worker parameters;
+        ``annotations`` gives them as :class:`~consolidation.MultiLabelAnnotations` and ``rows``
+        as ``(item, worker, frozenset)`` rows.
 
     Examples
     --------

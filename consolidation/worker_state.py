@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._errors import AnnotationError
+from ._errors import AnnotationError, InvalidParameterError
 
 __all__ = ["WorkerState"]
 
@@ -26,9 +26,18 @@ _FORMAT = "gt-consolidation/worker-state"
 _VERSION = 1
 
 
+_SAVABLE = "a string, an integer, a finite number or a boolean"
+
+
 def _jsonable(value: Any) -> Any:
     """Turn numpy scalars into Python ones so ids survive a JSON round trip with their type."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _savable(value: Any) -> bool:
+    """Whether a class or worker id survives a JSON round trip as itself (type included)."""
+    kind = type(value)
+    return kind in (str, int, bool) or (kind is float and math.isfinite(value))
 
 
 @dataclass(eq=False)
@@ -40,7 +49,9 @@ class WorkerState:
     classes : sequence
         Class values; counts are indexed in this order.
     worker_ids : sequence
-        One id per worker (str or int survive :meth:`save` / :meth:`load` with their type).
+        One id per worker. Ids and classes that are strings, integers, finite floats or booleans
+        survive :meth:`save` / :meth:`load` with their type; :meth:`save` refuses any other
+        (a tuple, None), naming it, before it writes anything.
     counts : ndarray of shape (n_workers, K, K)
         ``counts[w, t, l]`` = expected number of times worker ``w`` answered ``l`` on items of true
         class ``t`` (rows = true class, as in ``confusions_``).
@@ -147,7 +158,16 @@ class WorkerState:
         """Add another state's counts to this one's (workers are matched by id).
 
         The population accuracy becomes the answer-weighted mean of the two.
+
+        Raises
+        ------
+        InvalidParameterError
+            When ``other`` is not a :class:`WorkerState`.
+        AnnotationError
+            When the two states have different classes.
         """
+        if not isinstance(other, WorkerState):
+            raise InvalidParameterError("other", other, "a WorkerState")
         self.check_classes(other.classes)
         rows = self.lookup(other.worker_ids)
         new = rows < 0
@@ -177,7 +197,33 @@ class WorkerState:
         return acc
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (see :meth:`save`)."""
+        """Return a JSON-serialisable dict (see :meth:`save`).
+
+        Raises
+        ------
+        AnnotationError
+            When a class or a worker id could not be read back as itself: one that is not a
+            string, an integer, a finite float or a boolean (a tuple, None, NaN).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> state = WorkerState.empty([False, True])
+        >>> WorkerState.from_dict(state.to_dict()).classes
+        [False, True]
+        >>> WorkerState([0, 1], [("a", 1)], np.ones((1, 2, 2)), [4], [2.0, 2.0], 0.5).to_dict()
+        Traceback (most recent call last):
+        ...
+        consolidation._errors.AnnotationError: worker ('a', 1) cannot be saved: its id is a \
+        tuple; a saved worker state holds classes and worker ids that are a string, an integer, \
+        a finite number or a boolean
+        """
+        for c in self.classes:
+            if not _savable(c):
+                raise AnnotationError(f"class {c!r} cannot be saved: {_why(c)}")
+        for wid in self.worker_ids:
+            if not _savable(wid):
+                raise AnnotationError(f"worker {wid!r} cannot be saved: {_why(wid, 'its id')}")
         return {
             "format": _FORMAT,
             "version": _VERSION,
@@ -216,8 +262,8 @@ class WorkerState:
             raise AnnotationError(f"unsupported worker state version {data.get('version')!r}")
         classes = _field(data, "classes", list)
         for k, c in enumerate(classes):
-            if type(c) not in (str, int):
-                raise AnnotationError(f"classes[{k}]: expected a string or an integer, got {c!r}")
+            if not _savable(c):
+                raise AnnotationError(f"classes[{k}]: expected {_SAVABLE}, got {c!r}")
         k = len(classes)
         workers = _field(data, "workers", list)
         ids: list[Any] = []
@@ -228,10 +274,9 @@ class WorkerState:
                 raise AnnotationError(f"workers[{i}]: expected an object, got {_json_type(worker)}")
             wid = worker.get("id")
             where = f"workers[{i}]" if wid is None else f"workers[{i}] (id {wid!r})"
-            if type(wid) not in (str, int):
+            if not _savable(wid):
                 raise AnnotationError(
-                    f"{where}: id: "
-                    + ("missing" if "id" not in worker else "expected a string or an integer")
+                    f"{where}: id: " + ("missing" if "id" not in worker else f"expected {_SAVABLE}")
                 )
             ids.append(wid)
             n = _field(worker, "n_answers", int, where)
@@ -253,10 +298,18 @@ class WorkerState:
         return cls(classes, ids, counts, np.array(n_answers, np.int64), class_counts, accuracy)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state as JSON (written to a temporary file, then renamed into place)."""
+        """Write the state as JSON (written to a temporary file, then renamed into place).
+
+        Raises
+        ------
+        AnnotationError
+            Before anything is written, when a class or worker id could not be loaded back as
+            itself (see :meth:`to_dict`).
+        """
+        text = json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False)
         tmp = f"{os.fspath(path)}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, ensure_ascii=False, allow_nan=False)
+            fh.write(text)
         os.replace(tmp, path)
 
     @classmethod
@@ -277,6 +330,14 @@ class WorkerState:
             return cls.from_dict(data)
         except AnnotationError as exc:
             raise AnnotationError(f"{os.fspath(path)}: malformed worker state: {exc}") from exc
+
+
+def _why(value: Any, what: str = "it") -> str:
+    """Say why a class or worker id cannot be saved, and which can."""
+    kind = "a non-finite number" if isinstance(value, float) else f"a {type(value).__name__}"
+    return (
+        f"{what} is {kind}; a saved worker state holds classes and worker ids that are {_SAVABLE}"
+    )
 
 
 def _json_type(value: Any) -> str:
