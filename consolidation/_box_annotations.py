@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import EncodedIds, _as_id_array, _is_missing, _object_array, encode_ids
 from ._errors import AnnotationError, InvalidParameterError
+from ._ids import CODE_DTYPE, EncodedIds, as_id_array, encode_ids, is_missing, object_array
 
 __all__ = ["BoxAnnotations"]
 
-CODE_DTYPE = np.int32
 _COORDS = ("left", "top", "width", "height")
 _BOX_KEYS = ("label", *_COORDS)
 #: Largest magnitude of a coordinate or image size: 2**53, beyond which float64 pixel
@@ -84,7 +83,7 @@ def image_size_problem(width: Any, height: Any) -> tuple[str, str] | None:
 
 
 def _label_array(values: Any) -> NDArray[Any]:
-    arr = values if isinstance(values, np.ndarray) else _object_array(list(values))
+    arr = values if isinstance(values, np.ndarray) else object_array(list(values))
     if arr.ndim != 1:
         raise AnnotationError(f"labels must be one-dimensional, got shape {arr.shape}")
     return arr
@@ -93,8 +92,8 @@ def _label_array(values: Any) -> NDArray[Any]:
 def _id_array(values: Any, what: str) -> NDArray[Any]:
     if values is None:
         return np.empty(0, dtype=object)
-    arr = values if isinstance(values, np.ndarray) else _object_array(list(values))
-    return _as_id_array(arr, what)
+    arr = values if isinstance(values, np.ndarray) else object_array(list(values))
+    return as_id_array(arr, what)
 
 
 def _concat(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
@@ -273,7 +272,7 @@ class BoxAnnotations(EncodedIds):
             return f"item {_py(item_ids, it[row])!r}, worker {_py(worker_ids, wk[row])!r}"
 
         coords = _coords_array(boxes, n, where)
-        lb, cls_arr = _encode_labels(lb_raw, classes, where)
+        lb, cls_arr = encode_labels(lb_raw, classes, where)
         answered = np.unique(item_codes.astype(np.int64) * max(worker_ids.size, 1) + worker_codes)
         a_items = (answered // max(worker_ids.size, 1)).astype(CODE_DTYPE)
         a_workers = (answered % max(worker_ids.size, 1)).astype(CODE_DTYPE)
@@ -349,12 +348,12 @@ class BoxAnnotations(EncodedIds):
             a_items.append(item)
             a_workers.append(worker)
         return cls.from_arrays(
-            _object_array(items),
-            _object_array(workers),
-            _object_array(labels),
+            object_array(items),
+            object_array(workers),
+            object_array(labels),
             coords if coords else np.empty((0, 4)),
-            answered_items=_object_array(a_items),
-            answered_workers=_object_array(a_workers),
+            answered_items=object_array(a_items),
+            answered_workers=object_array(a_workers),
             image_sizes=image_sizes,
             classes=classes,
         )
@@ -485,11 +484,11 @@ def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:
     return coords
 
 
-def _encode_labels(
+def encode_labels(
     labels: NDArray[Any], classes: Sequence[Any] | None, where: Any
 ) -> tuple[NDArray[np.int32], NDArray[Any]]:
     for row, value in enumerate(labels.tolist() if labels.dtype.kind in "fO" else ()):
-        if _is_missing(value):
+        if is_missing(value):
             raise AnnotationError(f"{where(row)}: missing label ({value!r}) (row {row})")
     if classes is None:
         codes, cls_arr = _sorted_unique(labels)

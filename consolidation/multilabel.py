@@ -17,20 +17,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._annotations import (
-    CODE_DTYPE,
-    Annotations,
-    EncodedIds,
-    _as_id_array,
-    _class_array,
-    _dedupe,
-    _is_missing,
-    _show,
-    encode_ids,
-)
+from ._annotations import Annotations
 from ._base import BaseConsolidator, check_fitted
 from ._checks import check_real
 from ._errors import AnnotationError, InvalidParameterError
+from ._ids import (
+    CODE_DTYPE,
+    EncodedIds,
+    as_id_array,
+    class_array,
+    dedupe,
+    encode_ids,
+    is_missing,
+    show_id,
+)
 from ._params import Params
 from .dawid_skene import ModifiedDawidSkene
 
@@ -123,8 +123,8 @@ class MultiLabelAnnotations(EncodedIds):
                     f"row {row_no} must be an (item, worker, labels) triple, got {row!r}"
                 ) from exc
             for what, value in (("item", item), ("worker", worker)):
-                if _is_missing(value):
-                    raise AnnotationError(f"missing {what} id ({_show(value)}) in row {row_no}")
+                if is_missing(value):
+                    raise AnnotationError(f"missing {what} id ({show_id(value)}) in row {row_no}")
             if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
                 raise AnnotationError(
                     f"row {row_no} (item {item!r}, worker {worker!r}): labels must be an "
@@ -132,10 +132,10 @@ class MultiLabelAnnotations(EncodedIds):
                 )
             labels_set = frozenset(labels)
             for label in labels_set:
-                if _is_missing(label):
+                if is_missing(label):
                     raise AnnotationError(
                         f"row {row_no} (item {item!r}, worker {worker!r}): missing label "
-                        f"({_show(label)}) in the label set; a missing value is not a class"
+                        f"({show_id(label)}) in the label set; a missing value is not a class"
                     )
             items.append(item)
             workers.append(worker)
@@ -149,7 +149,7 @@ class MultiLabelAnnotations(EncodedIds):
             except TypeError:
                 cls_list = sorted(seen, key=lambda v: (type(v).__name__, str(v)))
         else:
-            cls_list = _class_array(classes).tolist()
+            cls_list = class_array(classes).tolist()
         if not cls_list:
             raise AnnotationError("no class was ever picked; pass classes=[...]")
         index = {c: k for k, c in enumerate(cls_list)}
@@ -196,7 +196,7 @@ class MultiLabelAnnotations(EncodedIds):
             if np.any((vote_arr != 0) & (vote_arr != 1)):
                 raise AnnotationError("votes must hold only 0 and 1")
             vote_arr = vote_arr.astype(bool)
-        it_raw, wk_raw = _as_id_array(items, "items"), _as_id_array(workers, "workers")
+        it_raw, wk_raw = as_id_array(items, "items"), as_id_array(workers, "workers")
         if not (it_raw.size == wk_raw.size == len(vote_arr)):
             raise AnnotationError(
                 "items, workers and votes must have one entry (row) per answer, got "
@@ -204,14 +204,14 @@ class MultiLabelAnnotations(EncodedIds):
             )
         if it_raw.size == 0:
             raise AnnotationError("no answers")
-        cls_arr = np.arange(vote_arr.shape[1]) if classes is None else _class_array(classes)
+        cls_arr = np.arange(vote_arr.shape[1]) if classes is None else class_array(classes)
         if cls_arr.size != vote_arr.shape[1] or cls_arr.size < 1:
             raise AnnotationError(
                 f"{cls_arr.size} classes given for a vote matrix with {vote_arr.shape[1]} columns"
             )
         it, item_ids = encode_ids(it_raw)
         wk, worker_ids = encode_ids(wk_raw)
-        keep = _dedupe(it, wk, item_ids, worker_ids, duplicates)
+        keep = dedupe(it, wk, item_ids, worker_ids, duplicates)
         if keep is not None:
             it, wk, vote_arr = it[keep], wk[keep], vote_arr[keep]
         return cls(it, wk, np.ascontiguousarray(vote_arr), item_ids, worker_ids, cls_arr)
