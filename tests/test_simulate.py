@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consolidation import Annotations, InvalidParameterError, simulate
+from consolidation import _sampling as sampling
 from consolidation.simulate import KINDS, classification, multilabel
 
 from .strategies import (
@@ -234,7 +235,7 @@ def test_every_sampling_path_gives_distinct_workers(
     monkeypatch: pytest.MonkeyPatch, heavy_tailed: bool, n_workers: int, r: int
 ) -> None:
     # Force the large-problem paths on small inputs.
-    monkeypatch.setattr(simulate, "_DENSE_LIMIT", 64)
+    monkeypatch.setattr(sampling, "_DENSE_LIMIT", 64)
     sim = classification(400, n_workers, 3, r, heavy_tailed=heavy_tailed, seed=10)
     ann = sim.annotations
     sel = ann.worker_ids[_rows(ann.items, ann.workers, 400)]
@@ -246,9 +247,9 @@ def test_uniform_choice_is_uniform(method: str) -> None:
     rng = np.random.default_rng(12)
     n_items, n_workers, r = 20_000, 10, 4
     if method == "dense":
-        sel = simulate._dense_choice(rng, n_items, n_workers, r, None)
+        sel = sampling._dense_choice(rng, n_items, n_workers, r, None)
     else:
-        sel = simulate._floyd_choice(rng, n_items, n_workers, r)
+        sel = sampling._floyd_choice(rng, n_items, n_workers, r)
     _assert_distinct_rows(sel, r, n_workers)
     freq = np.bincount(sel.ravel(), minlength=n_workers) / n_items
     np.testing.assert_allclose(freq, r / n_workers, atol=0.02)
@@ -261,13 +262,13 @@ def test_uniform_choice_is_uniform(method: str) -> None:
 def test_weighted_choice_matches_sequential_sampling(method: str) -> None:
     rng = np.random.default_rng(13)
     n_items, n_workers = 40_000, 6
-    activity = simulate._Activity(rng, n_workers)
+    activity = sampling.Activity(rng, n_workers)
     w = activity.weights
     np.testing.assert_allclose(w.sum(), 1.0)
     if method == "dense":
-        sel = simulate._dense_choice(rng, n_items, n_workers, 2, w)
+        sel = sampling._dense_choice(rng, n_items, n_workers, 2, w)
     else:
-        sel = simulate._rounds_choice(
+        sel = sampling._rounds_choice(
             rng, n_items, 2, activity, max_rounds=1 if "+" in method else 64
         )
     _assert_distinct_rows(sel, 2, n_workers)
@@ -284,7 +285,7 @@ def test_weighted_choice_matches_sequential_sampling(method: str) -> None:
 
 def test_activity_draws_follow_weights() -> None:
     rng = np.random.default_rng(14)
-    activity = simulate._Activity(rng, 7)
+    activity = sampling.Activity(rng, 7)
     draws = activity.draw(rng, (200_000,))
     freq = np.bincount(draws, minlength=7) / draws.size
     np.testing.assert_allclose(freq, activity.weights, atol=0.005)
