@@ -8,9 +8,11 @@ section 1.7). Unseen workers start from the prior.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,7 +300,10 @@ class WorkerState:
         return cls(classes, ids, counts, np.array(n_answers, np.int64), class_counts, accuracy)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state as JSON (written to a temporary file, then renamed into place).
+        """Write the state as JSON: to a temporary file of its own, then renamed into place.
+
+        Writers never share a temporary file, so two processes saving to one path at once leave
+        one complete state or the other (the last rename wins), never a mixture of both.
 
         Raises
         ------
@@ -307,10 +312,18 @@ class WorkerState:
             itself (see :meth:`to_dict`).
         """
         text = json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False)
-        tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        target = os.fspath(path)
+        folder, name = os.path.split(os.path.abspath(target))
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, os.stat(target).st_mode if os.path.exists(target) else 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> WorkerState:

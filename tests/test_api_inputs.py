@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -335,3 +336,34 @@ def test_multilabel_base_errors_on_data_are_not_blamed_on_base() -> None:
     # A real single-label base keeps its own errors (here: an invalid parameter of its own).
     with pytest.raises(InvalidParameterError, match="'max_iter'"):
         MultiLabelConsolidator(base=DawidSkene(max_iter=-1)).fit(ML_ROWS)
+
+
+def test_worker_state_saved_from_two_threads_at_once_stays_whole(tmp_path: Path) -> None:
+    import threading
+
+    from consolidation import ModifiedDawidSkene
+    from consolidation.simulate import classification
+
+    states = [
+        ModifiedDawidSkene().fit(classification(40, 6, 3, 3, seed=s).annotations).worker_state_
+        for s in (1, 2)
+    ]
+    path = tmp_path / "state.json"
+    errors: list[BaseException] = []
+
+    def save_often(state: WorkerState) -> None:
+        try:
+            for _ in range(40):
+                state.save(path)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_often, args=(s,)) for s in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    loaded = WorkerState.load(path)  # one whole state, not a mixture
+    assert any(np.array_equal(loaded.counts, s.counts) for s in states)
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left
