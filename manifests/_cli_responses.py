@@ -92,6 +92,8 @@ _CSV_COLUMNS = {
 def cmd_responses(args: argparse.Namespace) -> int:
     if args.format == "csv" and args.task == "raw":
         raise UsageError("--format csv needs --task classification, multilabel or boxes")
+    if args.labels is not None and args.task == "raw":  # raw rows keep the content as it is
+        raise UsageError("--labels needs --task classification, multilabel or boxes")
     labels = load_labels(args.labels)
     acc = accounting(args)
     source = args.input

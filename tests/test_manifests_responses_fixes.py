@@ -178,3 +178,16 @@ def test_responses_rows_are_answers_csv_in_folder_order(tmp_path: Path) -> None:
     assert len(mine) == len(theirs) == 1510
     assert mine != theirs  # not the same order ...
     assert sorted(mine, key=lambda r: (int(r[0]), r[1])) == theirs  # ... the same sorted rows
+
+
+def test_responses_labels_without_a_task_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from manifests.cli import main
+
+    root = _folder(tmp_path)
+    assert main(["responses", str(root), "--labels", "Owl,Duck"]) == 2  # raw rows: ignored before
+    assert "--labels needs --task" in capsys.readouterr().err
+    assert main(["responses", str(root), "--labels", "Duck,Owl", "--task", "classification"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {r["label"] for r in rows} == {1}  # Owl is label 1 of the list
