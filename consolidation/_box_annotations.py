@@ -18,7 +18,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._errors import AnnotationError, InvalidParameterError
-from ._ids import CODE_DTYPE, EncodedIds, as_id_array, encode_ids, is_missing, object_array
+from ._ids import (
+    CODE_DTYPE,
+    EncodedIds,
+    as_id_array,
+    class_array,
+    class_codes,
+    encode_ids,
+    is_missing,
+    object_array,
+)
 
 __all__ = ["BoxAnnotations"]
 
@@ -493,18 +502,8 @@ def encode_labels(
     if classes is None:
         codes, cls_arr = _sorted_unique(labels)
         return codes, cls_arr
-    if isinstance(classes, str | bytes):
-        raise InvalidParameterError("classes", classes, "a sequence of labels, not a string")
-    cls_arr = np.asarray(list(classes))
-    if cls_arr.ndim != 1 or len(set(cls_arr.tolist())) != cls_arr.size:
-        raise InvalidParameterError("classes", list(classes), "a sequence of distinct labels")
-    index = {c: k for k, c in enumerate(cls_arr.tolist())}
-    try:
-        uniq, inverse = np.unique(labels, return_inverse=True)
-        lookup = np.array([index.get(u, -1) for u in uniq.tolist()], dtype=CODE_DTYPE)
-        codes = lookup[inverse.reshape(-1)]
-    except TypeError:
-        codes = np.fromiter((index.get(v, -1) for v in labels.tolist()), CODE_DTYPE, labels.size)
+    cls_arr = class_array(classes)
+    codes = class_codes(labels, cls_arr)
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         row = int(bad[0])

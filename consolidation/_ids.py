@@ -22,6 +22,7 @@ __all__ = [
     "EncodedIds",
     "as_id_array",
     "class_array",
+    "class_codes",
     "dedupe",
     "encode_ids",
     "encode_labels",
@@ -224,13 +225,7 @@ def encode_labels(
             f"need at least 2 classes, got {cls.tolist()!r}: name the classes that were never "
             "answered (classes=[...]; on the command line, --classes)"
         )
-    index = {c: k for k, c in enumerate(cls.tolist())}
-    try:
-        uniq, inverse = np.unique(labels, return_inverse=True)
-        uniq_codes = np.array([index.get(u, -1) for u in uniq.tolist()], dtype=CODE_DTYPE)
-        codes = uniq_codes[inverse.reshape(-1)]
-    except TypeError:
-        codes = np.fromiter((index.get(v, -1) for v in labels.tolist()), CODE_DTYPE, len(labels))
+    codes = class_codes(labels, cls)
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         row = int(bad[0])
@@ -238,6 +233,24 @@ def encode_labels(
             f"label {show_id(labels[row])} in row {row} is not one of the classes {cls.tolist()!r}"
         )
     return codes, cls
+
+
+def class_codes(labels: NDArray[Any], classes: NDArray[Any]) -> NDArray[np.int32]:
+    """Return each label's position in ``classes``, -1 where it is none of them.
+
+    Examples
+    --------
+    >>> class_codes(np.array(["b", "x", "a"]), np.array(["a", "b"])).tolist()
+    [1, -1, 0]
+    """
+    index = {c: k for k, c in enumerate(classes.tolist())}
+    try:  # one dictionary lookup per distinct label
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        lookup = np.array([index.get(u, -1) for u in uniq.tolist()], dtype=CODE_DTYPE)
+        codes: NDArray[np.int32] = lookup[inverse.reshape(-1)]
+    except TypeError:  # labels of mixed types: one lookup per label
+        codes = np.fromiter((index.get(v, -1) for v in labels.tolist()), CODE_DTYPE, labels.size)
+    return codes
 
 
 class EncodedIds:
