@@ -11,13 +11,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._checks import check_count
 from ._errors import InvalidParameterError
 
-__all__ = ["Activity", "choose_workers", "interval", "make_rng"]
+__all__ = ["Activity", "check_sizes", "choose_workers", "interval", "make_rng"]
 
 _DENSE_LIMIT = 1 << 21  # random keys per block in dense (item x worker) sampling: 16 MiB
 _MAX_ROUNDS = 64  # rejection rounds before the remaining items are finished densely
 _PAIR = "a pair (low, high) with 0 <= low <= high <= 1"
+
+
+def check_sizes(
+    n_items: Any, n_workers: Any, n_classes: Any, answers_per_item: Any, *, min_classes: int
+) -> tuple[int, int, int, int]:
+    """Check a simulated crowd's sizes; return them as ints (items, workers, classes, per item)."""
+    n_items = check_count("n_items", n_items, 1)
+    n_workers = check_count("n_workers", n_workers, 1)
+    k = check_count("n_classes", n_classes, min_classes)
+    r = check_count("answers_per_item", answers_per_item, 1)
+    if r > n_workers:
+        raise InvalidParameterError(
+            "answers_per_item", answers_per_item, f"an integer in [1, n_workers={n_workers}]"
+        )
+    return n_items, n_workers, k, r
 
 
 def make_rng(seed: Any) -> np.random.Generator:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from ._checks import check_count, check_real
+from ._checks import check_real
 from ._errors import InvalidParameterError
-from ._sampling import Activity, choose_workers, interval, make_rng
+from ._sampling import Activity, check_sizes, choose_workers, interval, make_rng
 
 if TYPE_CHECKING:
     from .multilabel import MultiLabelAnnotations
@@ -176,14 +176,9 @@ def multilabel(
     >>> labels == frozenset(np.flatnonzero(sim.votes[0]).tolist())
     True
     """
-    n_items = check_count("n_items", n_items, 1)
-    n_workers = check_count("n_workers", n_workers, 1)
-    k = check_count("n_classes", n_classes, 1)
-    r = check_count("answers_per_item", answers_per_item, 1)
-    if r > n_workers:
-        raise InvalidParameterError(
-            "answers_per_item", answers_per_item, f"an int in [1, n_workers={n_workers}]"
-        )
+    n_items, n_workers, k, r = check_sizes(
+        n_items, n_workers, n_classes, answers_per_item, min_classes=1
+    )
     sens_range = interval("sensitivity", sensitivity)
     spec_range = interval("specificity", specificity)
     n_spam = int(

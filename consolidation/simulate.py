@@ -33,10 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._annotations import Annotations
-from ._checks import check_count
 from ._errors import InvalidParameterError
 from ._mix import kind_counts
-from ._sampling import Activity, choose_workers, make_rng
+from ._sampling import Activity, check_sizes, choose_workers, make_rng
 from ._simulate_copiers import add_copiers
 from ._simulate_multilabel import MultiLabelSimulation, multilabel
 
@@ -285,14 +284,9 @@ def classification(
     >>> bool((ann.labels == perfect.truth[ann.items]).all())
     True
     """
-    n_items = check_count("n_items", n_items, 1)
-    n_workers = check_count("n_workers", n_workers, 1)
-    k = check_count("n_classes", n_classes, 2)
-    r = check_count("answers_per_item", answers_per_item, 1)
-    if r > n_workers:
-        raise InvalidParameterError(
-            "answers_per_item", answers_per_item, f"an int in [1, n_workers={n_workers}]"
-        )
+    n_items, n_workers, k, r = check_sizes(
+        n_items, n_workers, n_classes, answers_per_item, min_classes=2
+    )
     counts = _kind_counts(worker_mix, n_workers)
     prior = np.full(k, 1.0 / k)
     if class_prior is not None:
