@@ -5,6 +5,7 @@ Re-exported by :mod:`manifests.transforms` and :mod:`manifests`; see their docum
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -465,6 +466,7 @@ def _edit_classes(
                 yield rec
                 continue
             where = label.attribute
+            before = _snapshot(rec, where)
             _apply(rec, label, rule)
         except FieldError as exc:
             acc.reject_record(rec, exc.field, exc.reason, exc)
@@ -472,9 +474,17 @@ def _edit_classes(
         except (KeyError, TypeError, AttributeError) as exc:  # malformed nested values
             acc.reject_record(rec, where, f"unexpected structure: {exc!r}", exc)
             continue
-        rec.mark_modified()
-        acc.count(counter)
+        if _snapshot(rec, where) != before:  # else: copied byte for byte, and not counted
+            rec.mark_modified()
+            acc.count(counter)
         yield rec
+
+
+def _snapshot(rec: Record, attribute: str) -> str:
+    """Return the label value and metadata as text, to tell whether an edit changed anything."""
+    return json.dumps(
+        [dict.get(rec, attribute), dict.get(rec, attribute + META)], default=repr
+    )
 
 
 def rename_classes(

@@ -268,7 +268,7 @@ def test_filter_adjustment_status_on_real_chain() -> None:
 def test_rename_classes_names_only() -> None:
     out, acc = _run(rename_classes, DATA / "pier.manifest", mapping={"gull": "seagull"})
     assert out[1]["pier-metadata"]["class-map"] == {"2": "duck", "1": "seagull"}
-    assert acc.counters["lines renamed"] == 5
+    assert acc.counters["lines renamed"] == 2  # the two lines with a gull; the others as read
     with pytest.raises(ValueError, match="needs the label list"):
         rename_classes([], {"duck": "bird", "heron": "bird"})
     out, acc = _run(rename_classes, DATA / "pier.manifest", mapping={"gull": "duck"})
@@ -568,3 +568,27 @@ def test_rejections_chain_the_field_error() -> None:
         next(drop_classes([rec], ["y"]))
     assert str(info.value).startswith("in.manifest:9: t: expected a class id")
     assert isinstance(info.value.__cause__, FieldError)
+
+
+def test_class_edits_leave_untouched_lines_byte_for_byte_and_uncounted() -> None:
+    import io
+
+    from manifests import Accounting, read, remap_ids, rename_classes, write
+
+    untouched = (
+        '{"source": "a", "t": 0, "t-metadata": {"class-name": "no", '
+        '"type": "groundtruth/text-classification"}}'
+    )
+    touched = untouched.replace('"no"', '"yes"').replace('"t": 0', '"t": 1')
+    for edit, counter in (
+        (lambda recs, acc: rename_classes(recs, {"yes": "Y"}, accounting=acc), "lines renamed"),
+        (lambda recs, acc: remap_ids(recs, {1: 2}, accounting=acc), "lines remapped"),
+    ):
+        acc = Accounting()
+        out = io.StringIO()
+        write(edit(read([untouched, touched], accounting=acc), acc), out, accounting=acc)
+        first, second = out.getvalue().splitlines()
+        assert first == untouched  # as read, spaces and all
+        assert second != touched
+        assert acc.counters == {counter: 1}
+        assert acc.balanced
