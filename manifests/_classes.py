@@ -482,9 +482,7 @@ def _edit_classes(
 
 def _snapshot(rec: Record, attribute: str) -> str:
     """Return the label value and metadata as text, to tell whether an edit changed anything."""
-    return json.dumps(
-        [dict.get(rec, attribute), dict.get(rec, attribute + META)], default=repr
-    )
+    return json.dumps([dict.get(rec, attribute), dict.get(rec, attribute + META)], default=repr)
 
 
 def rename_classes(
