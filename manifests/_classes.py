@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from manifests._catalog import renamed_labels, select_label
-from manifests._values import as_int_id, expect_dict, expect_list, quantity
+from manifests._values import as_int_id, collection_of, expect_dict, expect_list, quantity
 from manifests._views import META
 from manifests.errors import FieldError
 from manifests.io import Accounting
@@ -232,9 +232,22 @@ def drop_classes(
     {'boxes removed': 1, 'lines changed': 1}
     """
     acc = accounting if accounting is not None else Accounting()
-    names = frozenset(classes)
+    names = frozenset(collection_of("classes", classes))
     if not names:
         raise ValueError("give at least one class name to drop")
+
+    return _dropped(records, names, attribute, drop_lines, mark_adjusted, acc)  # checked above
+
+
+def _dropped(
+    records: Iterable[Record],
+    names: frozenset[str],
+    attribute: str | None,
+    drop_lines: bool,
+    mark_adjusted: bool,
+    acc: Accounting,
+) -> Iterator[Record]:
+    """Run the loop of :func:`drop_classes` (its arguments checked there, at call time)."""
     for rec in records:
         try:
             label = select_label(rec, attribute)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Collection
+from typing import Any, NamedTuple, TypeVar
 
 from manifests.errors import FieldError
 
@@ -15,6 +16,7 @@ __all__ = [
     "as_int_id",
     "as_number",
     "as_optional_number",
+    "collection_of",
     "expect_dict",
     "expect_list",
     "parse_class_map",
@@ -135,3 +137,23 @@ def parse_class_map(value: Any, field: str) -> dict[int, str]:
             raise FieldError(f"{field}.{key}", f"expected a class name string, got {_tname(name)}")
         out[cid] = name
     return out
+
+
+T = TypeVar("T")
+
+
+def collection_of(name: str, values: Collection[T]) -> Collection[T]:
+    """Return ``values``, refusing a single string (its letters would be taken as the names).
+
+    Examples
+    --------
+    >>> collection_of("classes", ["duck"])
+    ['duck']
+    >>> collection_of("classes", "duck")
+    Traceback (most recent call last):
+    ...
+    ValueError: classes takes a list of names, not the string 'duck'
+    """
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} takes a list of names, not the string {values!r}")
+    return values

@@ -1,7 +1,9 @@
 """Streaming transforms over manifest records (reference section 5.3).
 
-Every transform is a generator function ``f(records, ..., accounting=None) -> Iterator[Record]``:
-it reads records lazily, yields the ones it keeps (modified in place when it changes them), and
+Every transform is a function ``f(records, ..., accounting=None) -> Iterator[Record]`` that
+checks its arguments when called (a bad one raises at once, before any line is read) and
+returns a generator: it reads records lazily, yields the ones it keeps (modified in place when
+it changes them), and
 counts every other line in the shared :class:`~manifests.io.Accounting` as ``filtered`` (removed
 by the user's rule) or ``rejected`` (invalid for this transform, with file, line and field).
 Compose them freely::
@@ -33,6 +35,7 @@ from manifests._catalog import (
     select_label,
 )
 from manifests._classes import drop_classes, remap_ids, rename_classes
+from manifests._values import collection_of
 from manifests._views import META, Label
 from manifests.errors import FieldError
 from manifests.io import Accounting, dumps
@@ -141,11 +144,13 @@ def filter_records(
     2
     """
     acc = accounting if accounting is not None else Accounting()
-    statuses = frozenset(status)
+    if human_annotated is not None and not isinstance(human_annotated, bool):
+        raise ValueError(f"human_annotated must be True, False or None, got {human_annotated!r}")
+    statuses = frozenset(collection_of("status", status))
     for state in statuses:
         if state not in _STATUSES:
             raise ValueError(f"status must be among {_STATUSES}, got {state!r}")
-    adjustments = frozenset(adjustment_status)
+    adjustments = frozenset(collection_of("adjustment_status", adjustment_status))
     for value in adjustments:
         if value not in ("adjusted", "unadjusted", "none"):
             raise ValueError(
@@ -157,8 +162,8 @@ def filter_records(
     lo = -math.inf if min_confidence is None else float(min_confidence)
     hi = math.inf if max_confidence is None else float(max_confidence)
     check_conf = min_confidence is not None or max_confidence is not None
-    wanted = frozenset(has_classes)
-    unwanted = frozenset(without_classes)
+    wanted = frozenset(collection_of("has_classes", has_classes))
+    unwanted = frozenset(collection_of("without_classes", without_classes))
 
     meta_key = None if attribute is None else attribute + META
     check_classes = bool(wanted or unwanted)
@@ -238,8 +243,26 @@ def filter_records(
                 return False
         return predicate is None or bool(predicate(rec))
 
+    # Checked above, at call time; the loop gets its values as arguments (fast locals).
+    return _filtered(
+        records, acc, box_confidences if only_confidence else None, matches, lo, hi, aggregate,
+        predicate,
+    )  # fmt: skip
+
+
+def _filtered(
+    records: Iterable[Record],
+    acc: Accounting,
+    box_confidences: Callable[[Record], list[Any] | None] | None,
+    matches: Callable[[Record], bool],
+    lo: float,
+    hi: float,
+    aggregate: Callable[[list[Any]], float],
+    predicate: Callable[[Record], Any] | None,
+) -> Iterator[Record]:
+    """Run the loop of :func:`filter_records` (its arguments checked there, at call time)."""
     for rec in records:
-        box_confs = box_confidences(rec) if only_confidence else None
+        box_confs = box_confidences(rec) if box_confidences is not None else None
         try:
             if box_confs is None:
                 keep = matches(rec)
@@ -293,22 +316,26 @@ def rename_attribute(
     if new == old:
         raise ValueError("the new attribute name equals the old one")
     renames = {old: new, old + META: new + META}
-    for rec in records:
-        lab = rec.label(old)
-        if lab is None:
-            acc.count("without attribute")
+
+    def run() -> Iterator[Record]:  # checked above, at call time
+        for rec in records:
+            lab = rec.label(old)
+            if lab is None:
+                acc.count("without attribute")
+                yield rec
+                continue
+            problems = attribute_name_problems(new, lab.type)
+            if problems:
+                acc.reject_record(rec, old, f"cannot rename to {new!r}: " + "; ".join(problems))
+                continue
+            if dict.__contains__(rec, new) or dict.__contains__(rec, new + META):
+                acc.reject_record(rec, new, "the line already has this attribute")
+                continue
+            _rename_keys(rec, renames)
+            acc.count("renamed")
             yield rec
-            continue
-        problems = attribute_name_problems(new, lab.type)
-        if problems:
-            acc.reject_record(rec, old, f"cannot rename to {new!r}: " + "; ".join(problems))
-            continue
-        if dict.__contains__(rec, new) or dict.__contains__(rec, new + META):
-            acc.reject_record(rec, new, "the line already has this attribute")
-            continue
-        _rename_keys(rec, renames)
-        acc.count("renamed")
-        yield rec
+
+    return run()
 
 
 def audit_attribute_name(attribute: str, kind: Literal["adjustment", "verification"]) -> str:
@@ -347,43 +374,47 @@ def _to_audit(
         raise ValueError(
             "an audit job needs a label attribute name different from the one it reviews"
         )
-    for rec in records:
-        lab = rec.label(attribute)
-        if lab is None:
-            acc.reject_record(rec, attribute, "missing: the line has no label to review")
-            continue
-        if lab.failed:
-            acc.reject_record(rec, attribute, "failed object: no label value to review")
-            continue
-        new_type = "groundtruth/label-verification" if kind == "verification" else lab.type
-        problems = attribute_name_problems(new, new_type)
-        if problems:
-            acc.reject_record(rec, attribute, f"new attribute {new!r}: " + "; ".join(problems))
-            continue
-        if dict.__contains__(rec, new) or dict.__contains__(rec, new + META):
-            acc.reject_record(rec, new, "the line already has the new label attribute")
-            continue
-        try:
-            if isinstance(lab, SegmentationLabel):
-                for cid, entry in lab.color_map.items():
-                    if entry.hex_color is None:
-                        raise FieldError(
-                            f"{lab.metadata_key}.internal-color-map.{cid}.hex-color",
-                            "missing: masks without colours cannot be audited",
-                        )
-            if catalog is not None:
-                catalog.add_label(lab)
-        except FieldError as exc:
-            acc.reject_record(rec, exc.field, exc.reason, exc)
-            continue
-        if drop_other_labels:
-            others = [a for a in rec.label_attributes() if a != attribute]
-            if others:
-                for other in others:
-                    dict.pop(rec, other, None)
-                    dict.pop(rec, other + META, None)
-                rec.mark_modified()
-        yield rec
+
+    def run() -> Iterator[Record]:  # checked above, at call time
+        for rec in records:
+            lab = rec.label(attribute)
+            if lab is None:
+                acc.reject_record(rec, attribute, "missing: the line has no label to review")
+                continue
+            if lab.failed:
+                acc.reject_record(rec, attribute, "failed object: no label value to review")
+                continue
+            new_type = "groundtruth/label-verification" if kind == "verification" else lab.type
+            problems = attribute_name_problems(new, new_type)
+            if problems:
+                acc.reject_record(rec, attribute, f"new attribute {new!r}: " + "; ".join(problems))
+                continue
+            if dict.__contains__(rec, new) or dict.__contains__(rec, new + META):
+                acc.reject_record(rec, new, "the line already has the new label attribute")
+                continue
+            try:
+                if isinstance(lab, SegmentationLabel):
+                    for cid, entry in lab.color_map.items():
+                        if entry.hex_color is None:
+                            raise FieldError(
+                                f"{lab.metadata_key}.internal-color-map.{cid}.hex-color",
+                                "missing: masks without colours cannot be audited",
+                            )
+                if catalog is not None:
+                    catalog.add_label(lab)
+            except FieldError as exc:
+                acc.reject_record(rec, exc.field, exc.reason, exc)
+                continue
+            if drop_other_labels:
+                others = [a for a in rec.label_attributes() if a != attribute]
+                if others:
+                    for other in others:
+                        dict.pop(rec, other, None)
+                        dict.pop(rec, other + META, None)
+                    rec.mark_modified()
+            yield rec
+
+    return run()
 
 
 def to_adjustment(
@@ -505,21 +536,25 @@ def split(
         bounds[-1] = (math.inf, bounds[-1][1])
     if len({name for _, name in bounds}) != len(bounds):
         raise ValueError("part names must be distinct")
-    for rec in records:
-        if key is not None:
-            value: Any = dict.get(rec, key)
-            if value is None:
-                acc.reject_record(rec, key, "missing split key")
-                continue
-            text = value if type(value) is str else dumps(value, strict=False)
-        else:
-            data_key = rec.data_key
-            value = dict.get(rec, data_key) if data_key else None
-            text = value if type(value) is str else (rec.raw or dumps(rec, strict=False))
-        u = split_fraction(text, seed)
-        for bound, name in bounds:
-            if u < bound:
-                yield name, rec
-                break
-        else:
-            acc.filtered += 1
+
+    def run() -> Iterator[tuple[str, Record]]:  # checked above, at call time
+        for rec in records:
+            if key is not None:
+                value: Any = dict.get(rec, key)
+                if value is None:
+                    acc.reject_record(rec, key, "missing split key")
+                    continue
+                text = value if type(value) is str else dumps(value, strict=False)
+            else:
+                data_key = rec.data_key
+                value = dict.get(rec, data_key) if data_key else None
+                text = value if type(value) is str else (rec.raw or dumps(rec, strict=False))
+            u = split_fraction(text, seed)
+            for bound, name in bounds:
+                if u < bound:
+                    yield name, rec
+                    break
+            else:
+                acc.filtered += 1
+
+    return run()

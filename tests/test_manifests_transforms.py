@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -592,3 +593,30 @@ def test_class_edits_leave_untouched_lines_byte_for_byte_and_uncounted() -> None
         assert second != touched
         assert acc.counters == {counter: 1}
         assert acc.balanced
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: rename_attribute(r, "a", "b-metadata"), "metadata"),
+        (lambda r: rename_attribute(r, "a", "a"), "equals the old one"),
+        (lambda r: to_adjustment(r, "a", new_attribute="a"), "different from"),
+        (lambda r: filter_records(r, status=["nope"]), "status must be among"),
+        (lambda r: filter_records(r, confidence_of="median"), "confidence_of"),  # type: ignore[arg-type]
+        (lambda r: filter_records(r, has_classes="duck"), "not the string 'duck'"),
+        (lambda r: filter_records(r, human_annotated="yes"), "human_annotated"),  # type: ignore[arg-type]
+        (lambda r: split(r, {"a": 1.5}), "must be in"),
+        (lambda r: drop_classes(r, []), "at least one class"),
+        (lambda r: drop_classes(r, "duck"), "not the string 'duck'"),
+    ],
+)
+def test_transforms_check_their_arguments_when_called(call: Any, message: str) -> None:
+    consumed: list[int] = []
+
+    def records() -> Iterator[Record]:
+        consumed.append(1)
+        yield from read(['{"source": "x"}'])
+
+    with pytest.raises(ValueError, match=message):
+        call(records())  # not on the first next(): at once, before any line is read
+    assert consumed == []
