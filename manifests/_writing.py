@@ -13,8 +13,9 @@ import gzip
 import io
 import json
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import IO, Any, cast
@@ -22,7 +23,7 @@ from typing import IO, Any, cast
 from manifests._accounting import Accounting
 from manifests.records import Record
 
-__all__ = ["Writer", "dumps", "write"]
+__all__ = ["Writer", "dumps", "open_output", "write"]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -137,6 +138,105 @@ def dumps(record: Any, *, strict: bool = True) -> str:
     return text
 
 
+def open_output(path: str | os.PathLike[str]) -> tuple[IO[bytes], Callable[[bool], None]]:
+    r"""Open ``path`` to replace its content, atomically when it is (or will be) a regular file.
+
+    A regular file (or a new one) is written through a temporary file of its own in the same
+    folder, renamed over it by ``finish(True)``: a failed write leaves the old file whole and
+    two writers at once leave one whole file or the other. The result looks as if the file had
+    been rewritten in place (as a shell's ``>`` would): an existing file keeps its permission
+    bits, a new file gets ``0o666`` less the umask (the operating system applies it when the
+    temporary file is created, so the umask is never changed or read), and a symbolic link
+    stays a link: the file it points to is replaced. Anything else that exists at ``path`` (a
+    FIFO, a device such as ``/dev/null``, a socket) is opened and written directly, never
+    replaced.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+
+    Returns
+    -------
+    file : binary file object
+        Where to write the new content.
+    finish : callable
+        ``finish(ok)`` closes ``file`` and, for a temporary file, renames it into place when
+        ``ok`` is true or removes it otherwise. Call it exactly once, also on failure.
+
+    Raises
+    ------
+    IsADirectoryError, FileNotFoundError, PermissionError
+        Naming ``path`` (not the temporary file) when ``path`` is a folder or cannot be created.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "out.manifest")
+    >>> fh, finish = open_output(path)
+    >>> n = fh.write(b'{"source":"a"}\n')
+    >>> finish(True)
+    >>> open(path, "rb").read(), os.listdir(folder)
+    (b'{"source":"a"}\n', ['out.manifest'])
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    real = os.path.realpath(path)  # the file a symbolic link points to (written, not replaced)
+    try:
+        mode: int | None = os.stat(real).st_mode
+    except OSError:  # a new file (or a missing folder, reported below)
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):  # FIFO, device, socket: write into it
+        direct = open(path, "wb")  # noqa: SIM115 - closed by finish()
+
+        def finish_direct(ok: bool) -> None:
+            direct.close()
+
+        return direct, finish_direct
+    directory, base = os.path.split(real)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".tmp-{base[:80]}.{secrets.token_hex(6)}")
+        try:
+            # 0o666 less the umask for a new file, as open(path, "w") would create it
+            fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits taken
+            continue
+        except OSError as exc:  # name the user's path, not the temporary file
+            if not os.path.isdir(directory):
+                raise FileNotFoundError(errno.ENOENT, f"no such folder {directory}", path) from exc
+            raise type(exc)(exc.errno, exc.strerror, path) from exc
+        break
+    try:
+        if mode is not None:
+            if os.chmod in os.supports_fd:
+                os.chmod(fd, stat.S_IMODE(mode))
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, stat.S_IMODE(mode))
+        file = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+
+    def finish(ok: bool) -> None:
+        try:
+            file.close()
+            if ok:
+                os.replace(tmp, real)
+                return
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+    return file, finish
+
+
 def _is_text(stream: object) -> bool:
     return isinstance(stream, io.TextIOBase) or hasattr(stream, "encoding")
 
@@ -145,11 +245,9 @@ class _Sink:
     """Where :func:`write` sends lines: owns (and closes) only what it opened."""
 
     def __init__(self, target: str | os.PathLike[str] | IO[Any]) -> None:
-        self._tmp: str | None = None
-        self._final: str | None = None
+        self._finish: Callable[[bool], None] | None = None
         self._owned: IO[Any] | None = None
         self._wrapper: io.TextIOWrapper | None = None
-        self._gzraw: IO[bytes] | None = None
         if isinstance(target, (str, os.PathLike)):
             path = os.fspath(target)
             if path == "-":
@@ -161,27 +259,11 @@ class _Sink:
                     self._wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
                     self.stream = self._wrapper
             else:
-                directory = os.path.dirname(os.path.abspath(path))
-                if os.path.isdir(path):
-                    raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-                try:
-                    fd, self._tmp = tempfile.mkstemp(
-                        prefix=".tmp-", suffix=".manifest", dir=directory
-                    )
-                except OSError as exc:  # name the user's path, not the temporary file
-                    if not os.path.isdir(directory):
-                        raise FileNotFoundError(
-                            errno.ENOENT, f"no such folder {directory}", path
-                        ) from exc
-                    raise type(exc)(exc.errno, exc.strerror, path) from exc
-                self._final = path
-                raw = os.fdopen(fd, "wb")
-                self._owned = raw
-                binary: IO[bytes] = raw
+                binary, self._finish = open_output(path)
+                self._owned = binary
                 if path.endswith(".gz"):
-                    binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="wb", filename=""))
+                    binary = cast(IO[bytes], gzip.GzipFile(fileobj=binary, mode="wb", filename=""))
                     self._owned = binary
-                    self._gzraw = raw
                 self._wrapper = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
                 self.stream = self._wrapper
         elif _is_text(target):
@@ -193,22 +275,21 @@ class _Sink:
             self.stream = self._wrapper
 
     def finish(self, ok: bool) -> None:
-        wrapper, owned = self._wrapper, self._owned
-        if wrapper is not None:
-            if owned is None:  # a stream we were given (or stdout): leave it open
-                if ok:
-                    wrapper.flush()
-                wrapper.detach()
-            else:
-                wrapper.close()  # closes the gzip layer / file we opened
-                if self._gzraw is not None:
-                    self._gzraw.close()
-        if self._tmp is not None and self._final is not None:
-            if ok:
-                os.replace(self._tmp, self._final)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(self._tmp)
+        wrapper, owned, finish = self._wrapper, self._owned, self._finish
+        try:
+            if wrapper is not None:
+                if owned is None:  # a stream we were given (or stdout): leave it open
+                    if ok:
+                        wrapper.flush()
+                    wrapper.detach()
+                else:
+                    wrapper.close()  # closes the gzip layer (not the file under it)
+        except BaseException:
+            if finish is not None:
+                finish(False)
+            raise
+        if finish is not None:
+            finish(ok)  # closes the file; renames or removes a temporary one
 
 
 class Writer:
@@ -314,7 +395,10 @@ def write(
     target : path, ``"-"`` or file object
         A path (written through a temporary file in the same folder and renamed into place when
         everything went well, so a failed run leaves no partial file; ``.gz`` is compressed),
-        ``"-"`` for standard output, or a text or binary file object (left open).
+        ``"-"`` for standard output, or a text or binary file object (left open). A path is
+        replaced as if rewritten in place (:func:`open_output`): an existing file keeps its
+        permission bits, a new one gets ``0o666`` less the umask, a symbolic link stays a link
+        to the new file, and a FIFO or device (``/dev/null``) is written into, not replaced.
     accounting : Accounting, optional
         ``written`` is incremented per line; a record that cannot be serialised (NaN, a
         non-JSON type) is rejected through it (raising by default).

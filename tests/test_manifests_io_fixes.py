@@ -1,0 +1,147 @@
+"""Reviewer-reported bugs of the manifest reader and writer (and WorkerState.save)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import manifests as gm
+from consolidation.worker_state import WorkerState
+
+LINES = ['{"source": "a",  "x": 1}', '{"source":"b"}']
+TEXT = "\n".join(LINES) + "\n"
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _state() -> WorkerState:
+    counts = np.ones((1, 2, 2))
+    return WorkerState(["x", "y"], ["w"], counts, np.array([2]), np.array([1.0, 1.0]), 0.7)
+
+
+# -- 1. what is at the target path ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_write_to_a_fifo_writes_into_it_and_keeps_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        assert gm.write(gm.read(LINES), fifo) == 2
+    finally:
+        reader.join(10)
+    assert got == [TEXT.encode()]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_write_to_dev_null_writes_into_it() -> None:
+    if not os.path.exists(os.devnull) or os.path.islink(os.devnull):
+        pytest.skip("no /dev/null device")
+    before = os.stat(os.devnull)
+    if not stat.S_ISCHR(before.st_mode):
+        pytest.skip("/dev/null is not a device here")
+    assert gm.write(gm.read(LINES), os.devnull) == 2
+    after = os.stat(os.devnull)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+def test_write_through_a_symlink_replaces_the_target_not_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.manifest"
+    target.write_text("old\n")
+    link = tmp_path / "link.manifest"
+    link.symlink_to(target.name)
+    gm.write(gm.read(LINES), link)
+    assert link.is_symlink()
+    assert os.readlink(link) == target.name
+    assert target.read_text() == TEXT
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.manifest", "real.manifest"]
+
+
+def test_write_keeps_the_mode_of_an_existing_file(tmp_path: Path, umask_022: None) -> None:
+    path = tmp_path / "out.manifest"
+    path.write_text("old\n")
+    os.chmod(path, 0o664)
+    gm.write(gm.read(LINES), path)
+    assert path.read_text() == TEXT
+    assert _mode(path) == 0o664
+    os.chmod(path, 0o444)  # read-only: still replaced, still read-only
+    gm.write(gm.read(LINES[:1]), path)
+    assert path.read_text() == LINES[0] + "\n"
+    assert _mode(path) == 0o444
+
+
+def test_write_gives_a_new_file_the_umask_mode(tmp_path: Path, umask_022: None) -> None:
+    path = tmp_path / "new.manifest.gz"
+    gm.write(gm.read(LINES), path)
+    assert gzip.decompress(path.read_bytes()).decode() == TEXT
+    assert _mode(path) == 0o644
+    os.umask(0o077)
+    other = tmp_path / "private.manifest"
+    gm.write(gm.read(LINES), other)
+    assert _mode(other) == 0o600
+
+
+def test_failed_write_through_a_symlink_leaves_target_and_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.manifest"
+    target.write_text("old\n")
+    link = tmp_path / "link.manifest"
+    link.symlink_to(target)
+
+    def boom() -> Iterator[dict[str, object]]:
+        yield {"source": "a"}
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        gm.write(boom(), link)
+    assert link.is_symlink()
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.manifest", "real.manifest"]
+
+
+def test_worker_state_save_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    target.write_text("{}")
+    link = tmp_path / "current.json"
+    link.symlink_to(target.name)
+    _state().save(link)
+    assert link.is_symlink()
+    assert WorkerState.load(target).worker_ids == ["w"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.json", "state.json"]
+
+
+def test_worker_state_save_keeps_or_sets_the_mode(tmp_path: Path, umask_022: None) -> None:
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    os.chmod(old, 0o664)
+    _state().save(old)
+    assert _mode(old) == 0o664
+    new = tmp_path / "new.json"
+    _state().save(new)
+    assert _mode(new) == 0o644
+    os.umask(0o027)
+    other = tmp_path / "other.json"
+    _state().save(other)
+    assert _mode(other) == 0o640
+    assert WorkerState.load(other).worker_ids == ["w"]
