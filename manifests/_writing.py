@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import IO, Any, cast
 
-from manifests._accounting import Accounting
+from manifests._accounting import Accounting, shown_record
 from manifests.records import Record
 
 __all__ = ["Writer", "dumps", "open_output", "write"]
@@ -334,7 +334,8 @@ class Writer:
                 if isinstance(record, Record):
                     self.accounting.reject_record(record, "<record>", reason, exc)
                 else:
-                    self.accounting.reject("<memory>", 0, "<record>", reason, cause=exc)
+                    line = shown_record(record)
+                    self.accounting.reject("<memory>", 0, "<record>", reason, line=line, cause=exc)
                 return False
         buf = self._buf
         buf.append(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import stat
 import threading
@@ -14,6 +15,7 @@ import pytest
 
 import manifests as gm
 from consolidation.worker_state import WorkerState
+from manifests.errors import InvalidLineError
 
 LINES = ['{"source": "a",  "x": 1}', '{"source":"b"}']
 TEXT = "\n".join(LINES) + "\n"
@@ -145,3 +147,65 @@ def test_worker_state_save_keeps_or_sets_the_mode(tmp_path: Path, umask_022: Non
     _state().save(other)
     assert _mode(other) == 0o640
     assert WorkerState.load(other).worker_ids == ["w"]
+
+
+# -- 2. a record that cannot be serialised is rejected, not a crash ------------------------------
+
+
+def test_unserialisable_record_is_rejected_and_the_next_one_written() -> None:
+    acc = gm.Accounting(on_error="collect")
+    recs = list(gm.read(['{"source":"a","x":1}', '{"source":"b"}'], accounting=acc))
+    recs[0]["x"] = {1, 2}
+    out = io.StringIO()
+    assert gm.write(recs, out, accounting=acc) == 1
+    assert out.getvalue() == '{"source":"b"}\n'
+    assert (acc.read, acc.written, acc.rejected) == (2, 1, 1)
+    assert acc.balanced
+    (rej,) = acc.rejections
+    assert (rej.source, rej.lineno, rej.field) == ("<lines>", 1, "<record>")
+    assert "set is not JSON serializable" in rej.reason
+
+
+def test_unserialisable_record_raises_invalid_line_error_under_raise() -> None:
+    recs = list(gm.read(['{"source":"a","x":1}', '{"source":"b"}']))
+    recs[0]["x"] = {1, 2}
+    with pytest.raises(InvalidLineError) as info:
+        gm.write(recs, io.StringIO())
+    err = info.value
+    assert (err.source, err.lineno, err.field) == ("<lines>", 1, "<record>")
+    assert err.line == "{'source': 'a', 'x': {1, 2}}"
+    assert isinstance(err.__cause__, TypeError)
+
+
+def test_too_deep_record_is_rejected_with_a_shortened_line() -> None:
+    deep = '{"a":' + "[" * 1000 + "]" * 1000 + "}"
+    acc = gm.Accounting(on_error="collect")
+    out = io.StringIO()
+    records = gm.read([deep, '{"b":1}'], accounting=acc, max_line_length=None)
+    assert gm.write(records, out, verbatim=False, accounting=acc) == 1
+    assert out.getvalue() == '{"b":1}\n'
+    assert (acc.read, acc.written, acc.rejected) == (2, 1, 1)
+    assert "recursion" in acc.rejections[0].reason
+    with pytest.raises(InvalidLineError) as info:
+        gm.write(gm.read([deep], max_line_length=None), io.StringIO(), verbatim=False)
+    assert isinstance(info.value.__cause__, RecursionError)
+    nested: list[object] = []
+    rec = gm.Record({"a": nested}, source="mem", lineno=7)
+    for _ in range(5000):  # deeper than any recursion limit
+        nested.append([])
+        nested = nested[0]  # type: ignore[assignment]
+    with pytest.raises(InvalidLineError) as info:
+        gm.write([rec], io.StringIO())
+    assert info.value.line == "{'a': [[[[...]]]]}"  # no raw line: a shortened repr
+    assert isinstance(info.value.__cause__, RecursionError)
+
+
+def test_unserialisable_plain_dict_is_rejected_with_its_repr() -> None:
+    acc = gm.Accounting(on_error="collect")
+    with gm.Writer(io.StringIO(), accounting=acc) as writer:
+        assert writer.write({"x": float("nan")}) is False
+        assert writer.write({"x": 1}) is True
+    assert (acc.written, acc.rejected) == (1, 1)
+    with pytest.raises(InvalidLineError) as info:
+        gm.write([{"x": object}], io.StringIO())
+    assert info.value.line == "{'x': <class 'object'>}"
