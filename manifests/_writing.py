@@ -27,7 +27,6 @@ __all__ = ["Writer", "dumps", "open_output", "write"]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_encode_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
 _encode_loose = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
 
 # Optional accelerator for writing (extra "fast"): orjson.dumps is about 7x faster than the json
@@ -108,13 +107,16 @@ def dumps(record: Any, *, strict: bool = True) -> str:
     r"""Serialise one record as a compact JSON line (no line break).
 
     Strings are kept as they are (``ensure_ascii=False``) except lone surrogates, which cannot be
-    encoded in UTF-8 and are written as ``\u`` escapes (four hex digits). ``strict=False`` lets
-    NaN through (only for error messages).
+    encoded in UTF-8: each is written as a ``\u`` escape (four hex digits), and the rest of the
+    line stays as it is. ``strict=False`` lets NaN through (only for error messages).
+    Serialising only reads: a :class:`~manifests.records.Record` keeps its raw line.
 
     Examples
     --------
     >>> dumps({"source-ref": "s3://b/é.jpg", "n": [1, 2.5]})
     '{"source-ref":"s3://b/é.jpg","n":[1,2.5]}'
+    >>> print(dumps({"a": "\ud83d", "b": "é"}))
+    {"a":"\ud83d","b":"é"}
     """
     kind = type(record)
     if (kind is dict or kind is Record) and _fast_dumps is not None:
@@ -124,17 +126,17 @@ def dumps(record: Any, *, strict: bool = True) -> str:
             pass
         else:
             if _plain_tree(record):
-                if kind is Record and record:
-                    # the json encoder reads a non-empty dict subclass through items(), which
-                    # forgets the raw line (Record.items); do the same so both paths agree
-                    record._raw = None
                 return data.decode("utf-8")
+    if kind is Record:
+        # the json encoder reads a dict subclass through items(), which would forget the raw
+        # line (Record.items); a plain copy (made without items()) leaves the record as it is
+        record = dict(record)
     text: str = _encode(record) if strict else _encode_loose(record)
     if not text.isascii():
         try:
             text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _encode_ascii(record)
+        except UnicodeEncodeError:  # lone surrogates, only inside JSON strings: escape them
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
 
 

@@ -188,6 +188,7 @@ def test_too_deep_record_is_rejected_with_a_shortened_line() -> None:
     assert "recursion" in acc.rejections[0].reason
     with pytest.raises(InvalidLineError) as info:
         gm.write(gm.read([deep], max_line_length=None), io.StringIO(), verbatim=False)
+    assert info.value.line == deep  # the raw line, as read
     assert isinstance(info.value.__cause__, RecursionError)
     nested: list[object] = []
     rec = gm.Record({"a": nested}, source="mem", lineno=7)
@@ -209,3 +210,25 @@ def test_unserialisable_plain_dict_is_rejected_with_its_repr() -> None:
     with pytest.raises(InvalidLineError) as info:
         gm.write([{"x": object}], io.StringIO())
     assert info.value.line == "{'x': <class 'object'>}"
+
+
+# -- 3. serialising only reads -------------------------------------------------------------------
+
+
+def test_serialising_a_record_keeps_its_raw_line() -> None:
+    lines = ['{"a":"\\ud83d","b":"é 日本"}', '{"a": 1}', '{"n":  {"k": [1, 2]}}']
+    recs = list(gm.read(lines))
+    gm.dumps(recs[1])
+    gm.dumps(recs[2])
+    gm.write(recs[:1], io.StringIO(), verbatim=False)
+    assert not any(rec.modified for rec in recs)
+    out = io.BytesIO()
+    gm.write(recs, out)
+    assert out.getvalue() == ("\n".join(lines) + "\n").encode()
+
+
+def test_dumps_escapes_only_the_lone_surrogates() -> None:
+    assert gm.dumps({"a": "\ud83d", "b": "é 日本"}) == '{"a":"\\ud83d","b":"é 日本"}'
+    rec = next(iter(gm.read(['{"a":"x\\udc80y","b":"é"}'])))
+    assert gm.dumps(rec) == '{"a":"x\\udc80y","b":"é"}'
+    assert gm.read([gm.dumps(rec)]).__next__() == rec
