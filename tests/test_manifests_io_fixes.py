@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import select
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +235,59 @@ def test_dumps_escapes_only_the_lone_surrogates() -> None:
     rec = next(iter(gm.read(['{"a":"x\\udc80y","b":"é"}'])))
     assert gm.dumps(rec) == '{"a":"x\\udc80y","b":"é"}'
     assert gm.read([gm.dumps(rec)]).__next__() == rec
+
+
+# -- 4. line by line output ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_line_buffered_write_hands_on_every_record_at_once(binary: bool) -> None:
+    out: io.StringIO | io.BytesIO = io.BytesIO() if binary else io.StringIO()
+    acc = gm.Accounting()
+    seen: list[tuple[int, int]] = []
+
+    def source() -> Iterator[gm.Record]:
+        for i, rec in enumerate(gm.read([f'{{"n": {i}}}' for i in range(3)], accounting=acc)):
+            if i:  # the previous record is out, and counted, before the next one is read
+                text = out.getvalue()
+                seen.append((len(text.splitlines()), acc.written))
+            yield rec
+
+    assert gm.write(source(), out, accounting=acc, line_buffered=True) == 3
+    assert seen == [(1, 1), (2, 2)]
+    assert (acc.read, acc.written) == (3, 3)
+
+
+def test_writer_flush_hands_on_the_queued_records() -> None:
+    out = io.StringIO()
+    acc = gm.Accounting()
+    writer = gm.Writer(out, accounting=acc)
+    writer.write({"n": 1})
+    writer.flush()
+    assert (out.getvalue(), acc.written, writer.count) == ('{"n":1}\n', 1, 1)
+    writer.close()
+    writer.flush()  # after close: nothing to do
+    assert acc.written == 1
+
+
+def test_line_buffered_stdout_streams_each_line(tmp_path: Path) -> None:
+    code = "import manifests as gm; gm.write(gm.read('-'), '-', line_buffered=True)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    try:
+        for i in range(2):
+            proc.stdin.write(b'{"n": %d}\n' % i)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no output while the input stays open"
+            assert proc.stdout.readline() == b'{"n": %d}\n' % i
+        proc.stdin.close()
+        assert proc.stdout.read() == b""
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
