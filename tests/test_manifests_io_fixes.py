@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import select
 import stat
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 import manifests as gm
 from consolidation.worker_state import WorkerState
-from manifests.errors import InvalidLineError
+from manifests.errors import InvalidLineError, ManifestError
 
 LINES = ['{"source": "a",  "x": 1}', '{"source":"b"}']
 TEXT = "\n".join(LINES) + "\n"
@@ -291,3 +292,55 @@ def test_line_buffered_stdout_streams_each_line(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+# -- 5. an input that cannot be read any further -------------------------------------------------
+
+
+def test_truncated_gz_names_file_and_line_and_keeps_the_counts(tmp_path: Path) -> None:
+    path = tmp_path / "in.manifest.gz"
+    data = gzip.compress(b"".join(b'{"n": %d}\n' % i for i in range(100_000)))
+    path.write_bytes(data[: len(data) // 2])
+    acc = gm.Accounting(on_error="collect")
+    numbers: list[int] = []
+    with pytest.raises(ManifestError) as info:
+        numbers.extend(rec["n"] for rec in gm.read(path, accounting=acc))
+    seen = len(numbers)
+    assert numbers == list(range(seen))
+    assert seen > 1000
+    assert (acc.read, acc.rejected) == (seen, 0)
+    assert str(info.value).startswith(f"{path}: cannot read beyond line {seen}: ")
+    assert "truncated" in str(info.value)
+    assert isinstance(info.value.__cause__, EOFError)
+
+
+def test_corrupt_gz_is_a_manifest_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.manifest.gz"
+    path.write_bytes(b"not gzip at all\n")
+    with pytest.raises(
+        ManifestError, match=f"^{re.escape(str(path))}: cannot read its first"
+    ) as info:
+        list(gm.read(path, on_error="skip"))
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_text_file_object_that_cannot_decode_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.manifest"
+    good = b"".join(b'{"n": %d}\n' % i for i in range(5000))
+    path.write_bytes(good + b'{"s": "caf\xe9"}\n')
+    acc = gm.Accounting(on_error="collect")
+    with open(path, encoding="utf-8") as fh, pytest.raises(ManifestError) as info:
+        for _ in gm.read(fh, accounting=acc):
+            pass
+    assert 0 < acc.read <= 5000
+    message = str(info.value)
+    assert message.startswith(f"{path}: cannot read beyond line {acc.read}: not UTF-8")
+    assert "0xe9" in message
+    assert isinstance(info.value.__cause__, UnicodeDecodeError)
+    with pytest.raises(ManifestError, match="<lines>: cannot read its first line: not UTF-8"):
+        list(gm.read(io.TextIOWrapper(io.BytesIO(b'{"s": "\xe9"}\n'), encoding="utf-8")))
+    # in binary mode the same line is rejected on its own, with its position
+    acc = gm.Accounting(on_error="collect")
+    assert len(list(gm.read(path, accounting=acc))) == 5000
+    assert acc.rejected == 1
+    assert "invalid byte 0xe9" in acc.rejections[0].reason
