@@ -52,7 +52,7 @@ def test_write_to_a_fifo_writes_into_it_and_keeps_it(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
     reader.start()
     try:
         assert gm.write(gm.read(LINES), fifo) == 2
