@@ -8,11 +8,9 @@ section 1.7). Unseen workers start from the prior.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -303,7 +301,10 @@ class WorkerState:
         """Write the state as JSON: to a temporary file of its own, then renamed into place.
 
         Writers never share a temporary file, so two processes saving to one path at once leave
-        one complete state or the other (the last rename wins), never a mixture of both.
+        one complete state or the other (the last rename wins), never a mixture of both. The
+        file is replaced as if rewritten in place: an existing file keeps its permission bits, a
+        new one gets those of the umask, and a symbolic link stays a link to the new state
+        (see :func:`manifests._writing.open_output`, which also serves the manifest writer).
 
         Raises
         ------
@@ -311,19 +312,17 @@ class WorkerState:
             Before anything is written, when a class or worker id could not be loaded back as
             itself (see :meth:`to_dict`).
         """
-        text = json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False)
-        target = os.fspath(path)
-        folder, name = os.path.split(os.path.abspath(target))
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        # imported here: importing consolidation must not load manifests
+        from manifests._writing import open_output
+
+        data = json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        fh, finish = open_output(path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, os.stat(target).st_mode if os.path.exists(target) else 0o644)
-            os.replace(tmp, target)
+            fh.write(data)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            finish(False)
             raise
+        finish(True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> WorkerState:

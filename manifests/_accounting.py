@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from manifests._values import quantity
 from manifests.errors import InvalidLineError, ManifestError
@@ -11,10 +12,46 @@ from manifests.errors import InvalidLineError, ManifestError
 if TYPE_CHECKING:
     from manifests.records import Record
 
-__all__ = ["Accounting", "OnError", "Rejection"]
+__all__ = ["Accounting", "OnError", "Rejection", "shown_record"]
 
 OnError = Literal["raise", "skip", "collect"]
 _ON_ERROR = ("raise", "skip", "collect")
+
+
+_repr = reprlib.Repr()
+_repr.maxlevel = 4
+_repr.maxdict = _repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxfrozenset = 20
+_repr.maxstring = _repr.maxother = 200
+_SHOWN_MAX = 2000
+
+
+def shown_record(record: Any) -> str:
+    """Return a record as text for a message: JSON if it can be, else a shortened ``repr``.
+
+    Never raises: a record that cannot be serialised (a set, nesting deeper than the
+    interpreter's recursion limit) is shown through :mod:`reprlib` (at most four levels deep,
+    about 2,000 characters).
+
+    Examples
+    --------
+    >>> shown_record({"source": "a", "n": 1})
+    '{"source":"a","n":1}'
+    >>> shown_record({"x": {1}})
+    "{'x': {1}}"
+    >>> shown_record({"a": [[[[[{1}]]]]]})
+    "{'a': [[[[...]]]]}"
+    """
+    from manifests._writing import dumps  # _writing imports this module
+
+    try:
+        return dumps(record, strict=False)
+    except Exception:  # not JSON: the repr below says what it is
+        pass
+    try:
+        text = _repr.repr(dict(record) if isinstance(record, dict) else record)
+    except Exception:  # pragma: no cover - a value whose repr fails
+        return f"<{type(record).__name__} that cannot be shown>"
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 class Rejection(NamedTuple):
@@ -94,12 +131,14 @@ class Accounting:
     def reject_record(
         self, record: Record, field: str, reason: str, cause: BaseException | None = None
     ) -> None:
-        """:meth:`reject` for a parsed record (its raw line, if kept, goes into the error)."""
+        """:meth:`reject` for a parsed record (its raw line, if kept, goes into the error).
+
+        A record without its raw line is shown as JSON or, when it cannot be (a value that is not
+        JSON, nesting too deep), as a shortened ``repr``: reporting a record never fails on it.
+        """
         line = record.raw
         if line is None:
-            from manifests._writing import dumps  # _writing imports this module
-
-            line = dumps(record, strict=False)
+            line = shown_record(record)
         self.reject(record.source, record.lineno, field, reason, line=line, cause=cause)
 
     def count(self, name: str, n: int = 1) -> None:

@@ -13,20 +13,20 @@ import gzip
 import io
 import json
 import os
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import IO, Any, cast
 
-from manifests._accounting import Accounting
+from manifests._accounting import Accounting, shown_record
 from manifests.records import Record
 
-__all__ = ["Writer", "dumps", "write"]
+__all__ = ["Writer", "dumps", "open_output", "write"]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_encode_ascii = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
 _encode_loose = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
 
 # Optional accelerator for writing (extra "fast"): orjson.dumps is about 7x faster than the json
@@ -107,13 +107,16 @@ def dumps(record: Any, *, strict: bool = True) -> str:
     r"""Serialise one record as a compact JSON line (no line break).
 
     Strings are kept as they are (``ensure_ascii=False``) except lone surrogates, which cannot be
-    encoded in UTF-8 and are written as ``\u`` escapes (four hex digits). ``strict=False`` lets
-    NaN through (only for error messages).
+    encoded in UTF-8: each is written as a ``\u`` escape (four hex digits), and the rest of the
+    line stays as it is. ``strict=False`` lets NaN through (only for error messages).
+    Serialising only reads: a :class:`~manifests.records.Record` keeps its raw line.
 
     Examples
     --------
     >>> dumps({"source-ref": "s3://b/é.jpg", "n": [1, 2.5]})
     '{"source-ref":"s3://b/é.jpg","n":[1,2.5]}'
+    >>> print(dumps({"a": "\ud83d", "b": "é"}))
+    {"a":"\ud83d","b":"é"}
     """
     kind = type(record)
     if (kind is dict or kind is Record) and _fast_dumps is not None:
@@ -123,18 +126,117 @@ def dumps(record: Any, *, strict: bool = True) -> str:
             pass
         else:
             if _plain_tree(record):
-                if kind is Record and record:
-                    # the json encoder reads a non-empty dict subclass through items(), which
-                    # forgets the raw line (Record.items); do the same so both paths agree
-                    record._raw = None
                 return data.decode("utf-8")
+    if kind is Record:
+        # the json encoder reads a dict subclass through items(), which would forget the raw
+        # line (Record.items); a plain copy (made without items()) leaves the record as it is
+        record = dict(record)
     text: str = _encode(record) if strict else _encode_loose(record)
     if not text.isascii():
         try:
             text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _encode_ascii(record)
+        except UnicodeEncodeError:  # lone surrogates, only inside JSON strings: escape them
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def open_output(path: str | os.PathLike[str]) -> tuple[IO[bytes], Callable[[bool], None]]:
+    r"""Open ``path`` to replace its content, atomically when it is (or will be) a regular file.
+
+    A regular file (or a new one) is written through a temporary file of its own in the same
+    folder, renamed over it by ``finish(True)``: a failed write leaves the old file whole and
+    two writers at once leave one whole file or the other. The result looks as if the file had
+    been rewritten in place (as a shell's ``>`` would): an existing file keeps its permission
+    bits, a new file gets ``0o666`` less the umask (the operating system applies it when the
+    temporary file is created, so the umask is never changed or read), and a symbolic link
+    stays a link: the file it points to is replaced. Anything else that exists at ``path`` (a
+    FIFO, a device such as ``/dev/null``, a socket) is opened and written directly, never
+    replaced.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+
+    Returns
+    -------
+    file : binary file object
+        Where to write the new content.
+    finish : callable
+        ``finish(ok)`` closes ``file`` and, for a temporary file, renames it into place when
+        ``ok`` is true or removes it otherwise. Call it exactly once, also on failure.
+
+    Raises
+    ------
+    IsADirectoryError, FileNotFoundError, PermissionError
+        Naming ``path`` (not the temporary file) when ``path`` is a folder or cannot be created.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "out.manifest")
+    >>> fh, finish = open_output(path)
+    >>> n = fh.write(b'{"source":"a"}\n')
+    >>> finish(True)
+    >>> open(path, "rb").read(), os.listdir(folder)
+    (b'{"source":"a"}\n', ['out.manifest'])
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    real = os.path.realpath(path)  # the file a symbolic link points to (written, not replaced)
+    try:
+        mode: int | None = os.stat(real).st_mode
+    except OSError:  # a new file (or a missing folder, reported below)
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):  # FIFO, device, socket: write into it
+        direct = open(path, "wb")  # noqa: SIM115 - closed by finish()
+
+        def finish_direct(ok: bool) -> None:
+            direct.close()
+
+        return direct, finish_direct
+    directory, base = os.path.split(real)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".tmp-{base[:80]}.{secrets.token_hex(6)}")
+        try:
+            # 0o666 less the umask for a new file, as open(path, "w") would create it
+            fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits taken
+            continue
+        except OSError as exc:  # name the user's path, not the temporary file
+            if not os.path.isdir(directory):
+                raise FileNotFoundError(errno.ENOENT, f"no such folder {directory}", path) from exc
+            raise type(exc)(exc.errno, exc.strerror, path) from exc
+        break
+    try:
+        if mode is not None:
+            if os.chmod in os.supports_fd:
+                os.chmod(fd, stat.S_IMODE(mode))
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, stat.S_IMODE(mode))
+        file = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+
+    def finish(ok: bool) -> None:
+        try:
+            file.close()
+            if ok:
+                os.replace(tmp, real)
+                return
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+    return file, finish
 
 
 def _is_text(stream: object) -> bool:
@@ -145,11 +247,9 @@ class _Sink:
     """Where :func:`write` sends lines: owns (and closes) only what it opened."""
 
     def __init__(self, target: str | os.PathLike[str] | IO[Any]) -> None:
-        self._tmp: str | None = None
-        self._final: str | None = None
+        self._finish: Callable[[bool], None] | None = None
         self._owned: IO[Any] | None = None
         self._wrapper: io.TextIOWrapper | None = None
-        self._gzraw: IO[bytes] | None = None
         if isinstance(target, (str, os.PathLike)):
             path = os.fspath(target)
             if path == "-":
@@ -161,27 +261,11 @@ class _Sink:
                     self._wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
                     self.stream = self._wrapper
             else:
-                directory = os.path.dirname(os.path.abspath(path))
-                if os.path.isdir(path):
-                    raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-                try:
-                    fd, self._tmp = tempfile.mkstemp(
-                        prefix=".tmp-", suffix=".manifest", dir=directory
-                    )
-                except OSError as exc:  # name the user's path, not the temporary file
-                    if not os.path.isdir(directory):
-                        raise FileNotFoundError(
-                            errno.ENOENT, f"no such folder {directory}", path
-                        ) from exc
-                    raise type(exc)(exc.errno, exc.strerror, path) from exc
-                self._final = path
-                raw = os.fdopen(fd, "wb")
-                self._owned = raw
-                binary: IO[bytes] = raw
+                binary, self._finish = open_output(path)
+                self._owned = binary
                 if path.endswith(".gz"):
-                    binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="wb", filename=""))
+                    binary = cast(IO[bytes], gzip.GzipFile(fileobj=binary, mode="wb", filename=""))
                     self._owned = binary
-                    self._gzraw = raw
                 self._wrapper = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
                 self.stream = self._wrapper
         elif _is_text(target):
@@ -193,29 +277,38 @@ class _Sink:
             self.stream = self._wrapper
 
     def finish(self, ok: bool) -> None:
-        wrapper, owned = self._wrapper, self._owned
-        if wrapper is not None:
-            if owned is None:  # a stream we were given (or stdout): leave it open
-                if ok:
-                    wrapper.flush()
-                wrapper.detach()
-            else:
-                wrapper.close()  # closes the gzip layer / file we opened
-                if self._gzraw is not None:
-                    self._gzraw.close()
-        if self._tmp is not None and self._final is not None:
-            if ok:
-                os.replace(self._tmp, self._final)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(self._tmp)
+        wrapper, owned, finish = self._wrapper, self._owned, self._finish
+        try:
+            if wrapper is not None:
+                if owned is None:  # a stream we were given (or stdout): leave it open
+                    if ok:
+                        wrapper.flush()
+                    wrapper.detach()
+                else:
+                    wrapper.close()  # closes the gzip layer (not the file under it)
+        except BaseException:
+            if finish is not None:
+                finish(False)
+            raise
+        if finish is not None:
+            finish(ok)  # closes the file; renames or removes a temporary one
+
+
+#: Records queued by a :class:`Writer` before they are handed to its stream in one write.
+_BATCH = 512
 
 
 class Writer:
-    """Push-style JSON Lines writer: ``writer.write(record)`` per record, then :meth:`close`.
+    r"""Push-style JSON Lines writer: ``writer.write(record)`` per record, then :meth:`close`.
 
     Same targets and rules as :func:`write` (which is built on it). Used as a context manager,
     a path target is renamed into place only when the block ends without an exception.
+
+    Records are queued and handed to the target stream 512 at a time (much faster than one
+    by one); ``count`` and ``accounting.written`` grow when a batch is handed on, and at
+    :meth:`flush` and :meth:`close`. With ``line_buffered=True`` each record is handed on and
+    the stream flushed as :meth:`write` returns, so both counts are up to date after every
+    record and a reader at the other end of a pipe sees every line at once.
 
     Examples
     --------
@@ -226,6 +319,10 @@ class Writer:
     >>> print(out.getvalue(), end="")
     {"source":"a"}
     {"source": "b"}
+    >>> w = Writer(out := io.StringIO(), line_buffered=True)
+    >>> ok = w.write({"source": "c"})
+    >>> out.getvalue(), w.count, w.accounting.written
+    ('{"source":"c"}\n', 1, 1)
     """
 
     def __init__(
@@ -234,12 +331,15 @@ class Writer:
         *,
         accounting: Accounting | None = None,
         verbatim: bool = True,
+        line_buffered: bool = False,
     ) -> None:
         self.accounting = accounting if accounting is not None else Accounting()
         self.verbatim = verbatim
+        self.line_buffered = line_buffered
         self.count = 0
         self._sink = _Sink(target)
         self._buf: list[str] = []
+        self._batch = 1 if line_buffered else _BATCH
         self._closed = False
 
     def write(self, record: Record | dict[str, Any]) -> bool:
@@ -253,11 +353,12 @@ class Writer:
                 if isinstance(record, Record):
                     self.accounting.reject_record(record, "<record>", reason, exc)
                 else:
-                    self.accounting.reject("<memory>", 0, "<record>", reason, cause=exc)
+                    line = shown_record(record)
+                    self.accounting.reject("<memory>", 0, "<record>", reason, line=line, cause=exc)
                 return False
         buf = self._buf
         buf.append(raw)
-        if len(buf) >= 512:
+        if len(buf) >= self._batch:
             self._flush()
         return True
 
@@ -266,10 +367,20 @@ class Writer:
         if buf:
             n = len(buf)
             buf.append("")
-            self._sink.stream.write("\n".join(buf))
+            stream = self._sink.stream
+            stream.write("\n".join(buf))
             buf.clear()
             self.count += n
             self.accounting.written += n
+            if self.line_buffered:
+                stream.flush()
+
+    def flush(self) -> None:
+        """Hand the queued records to the target stream and flush it (counting them written)."""
+        if self._closed:
+            return
+        self._flush()
+        self._sink.stream.flush()
 
     def close(self, ok: bool = True) -> None:
         """Flush and finish; ``ok=False`` discards a path target's temporary file."""
@@ -302,6 +413,7 @@ def write(
     *,
     accounting: Accounting | None = None,
     verbatim: bool = True,
+    line_buffered: bool = False,
 ) -> int:
     """Write records as JSON Lines.
 
@@ -314,12 +426,23 @@ def write(
     target : path, ``"-"`` or file object
         A path (written through a temporary file in the same folder and renamed into place when
         everything went well, so a failed run leaves no partial file; ``.gz`` is compressed),
-        ``"-"`` for standard output, or a text or binary file object (left open).
+        ``"-"`` for standard output, or a text or binary file object (left open). A path is
+        replaced as if rewritten in place (:func:`open_output`): an existing file keeps its
+        permission bits, a new one gets ``0o666`` less the umask, a symbolic link stays a link
+        to the new file, and a FIFO or device (``/dev/null``) is written into, not replaced.
     accounting : Accounting, optional
-        ``written`` is incremented per line; a record that cannot be serialised (NaN, a
-        non-JSON type) is rejected through it (raising by default).
+        ``written`` counts the lines handed to the target (see ``line_buffered``); a record
+        that cannot be serialised (NaN, a non-JSON type, nesting too deep) is rejected through
+        it (raising :class:`~manifests.errors.InvalidLineError` by default) and the next one is
+        written.
     verbatim : bool
         Copy unmodified lines as read (default). False re-serialises every record compactly.
+    line_buffered : bool
+        Hand every line to the target and flush it as soon as its record arrives, instead of
+        512 lines at a time (the default, faster): for a pipeline that streams records as they
+        come (``tail -f ... | gt-manifest ...``), so that the next program sees each line at
+        once and ``accounting.written`` is up to date after every record. The writer cannot
+        know whether its records arrive one by one: the caller asks for it.
 
     Returns
     -------
@@ -341,7 +464,9 @@ def write(
     >>> print(out.getvalue(), end="")
     {"source-ref":"s3://b/1.jpg","k":1}
     """
-    with Writer(target, accounting=accounting, verbatim=verbatim) as writer:
+    with Writer(
+        target, accounting=accounting, verbatim=verbatim, line_buffered=line_buffered
+    ) as writer:
         put = writer.write
         for rec in records:
             put(rec)

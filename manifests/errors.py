@@ -123,32 +123,40 @@ class AmbiguousLabelError(InvalidLineError):
     ----------
     attributes : sequence of str
         The label attributes of the line, in order.
-    lineno, source
-        Where the line is (as in :class:`InvalidLineError`).
+    lineno, line, source
+        Where the line is and what it says (as in :class:`InvalidLineError`).
 
     Examples
     --------
-    >>> err = AmbiguousLabelError(["a", "b"], lineno=4, source="out.manifest")
+    >>> line = '{"a-metadata":{"job-name":"j"},"b-metadata":{"job-name":"k"}}'
+    >>> err = AmbiguousLabelError(["a", "b"], lineno=4, source="out.manifest", line=line)
     >>> str(err)
     'out.manifest:4: <labels>: 2 label attributes (a, b): choose one'
-    >>> err.attributes
-    ('a', 'b')
+    >>> err.attributes, err.line == line
+    (('a', 'b'), True)
     """
 
     def __init__(
-        self, attributes: Sequence[str], *, lineno: int = 0, source: str = "<input>"
+        self,
+        attributes: Sequence[str],
+        *,
+        lineno: int = 0,
+        source: str = "<input>",
+        line: str = "",
     ) -> None:
         self.attributes = tuple(attributes)
         names = ", ".join(self.attributes)
         reason = f"{len(self.attributes)} label attributes ({names}): choose one"
-        super().__init__(lineno, "", "<labels>", reason, source=source)
+        super().__init__(lineno, line, "<labels>", reason, source=source)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_ambiguous, (self.attributes, self.lineno, self.source))
+        return (_rebuild_ambiguous, (self.attributes, self.lineno, self.source, self.line))
 
 
-def _rebuild_ambiguous(attributes: Sequence[str], lineno: int, source: str) -> AmbiguousLabelError:
-    return AmbiguousLabelError(attributes, lineno=lineno, source=source)
+def _rebuild_ambiguous(
+    attributes: Sequence[str], lineno: int, source: str, line: str = ""
+) -> AmbiguousLabelError:
+    return AmbiguousLabelError(attributes, lineno=lineno, source=source, line=line)
 
 
 class InvalidNameError(ManifestError, ValueError):

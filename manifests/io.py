@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any, cast
@@ -29,6 +30,7 @@ from typing import IO, Any, cast
 from manifests._accounting import Accounting, OnError, Rejection
 from manifests._values import quantity
 from manifests._writing import Writer, dumps, write
+from manifests.errors import ManifestError
 from manifests.records import Record
 
 __all__ = [
@@ -129,6 +131,30 @@ def _not_utf8(text: str, exc: UnicodeEncodeError) -> str:
     if "\udc80" <= char <= "\udcff":
         return f"not UTF-8 (invalid byte 0x{ord(char) - 0xDC00:02x} at column {exc.start + 1})"
     return f"not UTF-8 (lone surrogate U+{ord(char):04X} at column {exc.start + 1})"
+
+
+#: What reading the input itself (not parsing a line) can raise: a truncated or corrupt
+#: ``.gz`` file, an I/O error, text that a caller's text-mode file object cannot decode.
+_UNREADABLE = (EOFError, OSError, UnicodeDecodeError, zlib.error)
+
+
+def _unreadable(name: str, lineno: int, exc: BaseException) -> ManifestError:
+    """Build the error that stops a reader whose input cannot be read any further."""
+    where = f"beyond line {lineno}" if lineno else "its first line"
+    if isinstance(exc, UnicodeDecodeError):
+        try:
+            byte = f" 0x{exc.object[exc.start]:02x}"
+        except (IndexError, TypeError):  # pragma: no cover - a hand-made UnicodeDecodeError
+            byte = ""
+        detail = (
+            f"not UTF-8 (invalid byte{byte}); the text-mode file object decodes the file "
+            "itself: open it in binary mode to have such lines rejected one by one"
+        )
+    elif isinstance(exc, EOFError):
+        detail = f"the compressed file is truncated ({exc})"
+    else:
+        detail = str(exc) or type(exc).__name__
+    return ManifestError(f"{name}: cannot read {where}: {detail}")
 
 
 class Reader:
@@ -345,6 +371,8 @@ class Reader:
                     rec.source = name
                     rec.lineno = lineno
                     yield rec
+        except _UNREADABLE as exc:  # raised by the input, never by the lines' checks above
+            raise _unreadable(name, lineno, exc) from exc
         finally:
             self._release()
 
@@ -388,6 +416,11 @@ def read(
     ------
     InvalidLineError
         With ``on_error="raise"``, at the first line that is not a UTF-8 JSON object.
+    ManifestError
+        Whatever ``on_error`` says, when the input itself cannot be read any further (a
+        truncated or corrupt ``.gz`` file, an I/O error, a text-mode file object that cannot
+        decode its bytes): the message names the source and the last line read, the original
+        exception is chained, and the records before it have been yielded and counted.
 
     Examples
     --------

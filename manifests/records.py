@@ -73,7 +73,9 @@ class Record(dict[str, Any]):
     The raw line is dropped (``modified`` becomes true) by every mutating method and, to stay on
     the safe side, by every access that hands out a nested ``dict`` or ``list`` (``rec[k]``,
     ``rec.get(k)``, ``items()``, ``values()``), since the caller may change it in place. If you
-    change nested values reached in another way, call :meth:`mark_modified`.
+    change nested values reached in another way, call :meth:`mark_modified`. Serialising a
+    record (:func:`~manifests.io.dumps`, :func:`~manifests.io.write`) only reads it: its raw
+    line is kept.
 
     Examples
     --------
