@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from manifests._accounting import shown_record
 from manifests.errors import AmbiguousLabelError, FieldError, ManifestError
 from manifests.records import (
     BoxLabel,
@@ -66,7 +67,10 @@ def select_label(record: Record, attribute: str | None = None) -> Label | None:
         return None
     if len(labels) > 1:
         raise AmbiguousLabelError(
-            [lab.attribute for lab in labels], lineno=record.lineno, source=record.source
+            [lab.attribute for lab in labels],
+            lineno=record.lineno,
+            source=record.source,
+            line=shown_record(record) if record.raw is None else record.raw,
         )
     return labels[0]
 
