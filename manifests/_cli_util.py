@@ -177,9 +177,16 @@ def pipeline(
     input_path: str | None = None,
 ) -> Accounting:
     acc = accounting(args)
+    source = input_path or args.input
     with open_input(args, acc, input_path) as reader:
         records = progress(reader, reader, progress_enabled(args))
-        write(build(records, acc), args.output, accounting=acc, verbatim=not args.normalize)
+        write(
+            build(records, acc),
+            args.output,
+            accounting=acc,
+            verbatim=not args.normalize,
+            line_buffered=source == "-",  # a stream in: every kept line out as soon as read
+        )
     acc.check()
     return acc
 

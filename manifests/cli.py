@@ -79,7 +79,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             accounting=acc,
         )
         if args.output_given:
-            write(records, args.output, accounting=acc, verbatim=not args.normalize)
+            write(
+                records,
+                args.output,
+                accounting=acc,
+                verbatim=not args.normalize,
+                line_buffered=args.input == "-",
+            )
         else:
             for _ in records:
                 acc.written += 1

@@ -228,6 +228,37 @@ def test_reader_going_away_exits_141_without_a_message(tmp_path: Path) -> None:
     assert err == ""
 
 
+@pytest.mark.parametrize("command", [["validate"], ["drop-classes", "-c", "no-such-class"]])
+def test_a_stream_in_is_a_stream_out(command: list[str]) -> None:
+    """Reading stdin, every kept line is written as soon as it is read (a streaming job)."""
+    import os
+    import select
+    import subprocess
+    import sys
+
+    line = Path(PIER).read_text(encoding="utf-8").splitlines()[0]
+    repo = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "manifests.cli", command[0], "-", *command[1:], "-o", "-", "-q"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    try:
+        for _ in range(3):
+            proc.stdin.write((line + "\n").encode())
+            proc.stdin.flush()
+            # Each line comes back while the input is still open (it was held for 512 lines).
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no line out while the input stays open"
+            assert proc.stdout.readline().decode().rstrip("\n") == line
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+
+
 # -------------------------------------------------------------------------------------------------
 # options refused with exit 2
 # -------------------------------------------------------------------------------------------------
