@@ -38,7 +38,7 @@ def test_no_cache_locator_compiles_without_cache_and_warns_once(
         return real(**options)
 
     monkeypatch.setattr(numba, "njit", njit)
-    monkeypatch.setattr(_backend, "_warned_cache", False)
+    monkeypatch.setattr(_backend, "_warned", set())
     kernels = [Kernel(_double_loop, _double_numpy), Kernel(_double_loop, _double_numpy)]
     x = np.arange(5.0)
     with warnings.catch_warnings(record=True) as caught:

@@ -47,8 +47,7 @@ JIT_OPTIONS: dict[str, Any] = {
 }
 
 _numba_ok: bool | None = None
-_warned = False
-_warned_cache = False
+_warned: set[str] = set()  # kinds of environment warnings already given
 _local = threading.local()  # .serial: this thread runs the single-threaded builds
 _compile_lock = threading.Lock()  # one build of each kernel, even when threads ask at once
 
@@ -73,28 +72,29 @@ def serial_kernels() -> Iterator[None]:
         _local.serial = before
 
 
+def _warn_once(kind: str, message: str, stacklevel: int) -> None:
+    """Warn about an environment problem of this ``kind`` once per process."""
+    if kind not in _warned:
+        _warned.add(kind)
+        warnings.warn(message, RuntimeWarning, stacklevel=stacklevel + 1)
+
+
 def _warn_fallback(reason: str) -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        warnings.warn(
-            f"numba is unavailable ({reason}); using the pure-numpy backend, which gives the same "
-            "results more slowly",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+    _warn_once(
+        "fallback",
+        f"numba is unavailable ({reason}); using the pure-numpy backend, which gives the same "
+        "results more slowly",
+        stacklevel=4,
+    )
 
 
 def _warn_no_cache(reason: str) -> None:
-    global _warned_cache
-    if not _warned_cache:
-        _warned_cache = True
-        warnings.warn(
-            f"numba cannot cache its compiled kernels here ({reason}); they are compiled on "
-            "every start. Set NUMBA_CACHE_DIR to a writable folder (on Lambda: /tmp)",
-            RuntimeWarning,
-            stacklevel=5,
-        )
+    _warn_once(
+        "no cache",
+        f"numba cannot cache its compiled kernels here ({reason}); they are compiled on every "
+        "start. Set NUMBA_CACHE_DIR to a writable folder (on Lambda: /tmp)",
+        stacklevel=5,
+    )
 
 
 def numba_available() -> bool:
