@@ -125,8 +125,17 @@ def as_id_array(values: Any, what: str, noun: str | None = None) -> NDArray[Any]
         bad_rows = np.flatnonzero(~np.isfinite(arr)).tolist()
     elif arr.dtype.kind in "mM":
         bad_rows = np.flatnonzero(np.isnat(arr)).tolist()
-    elif arr.dtype.kind == "O" and any(_may_be_bad(kind) for kind in set(map(type, arr))):
-        bad_rows = range(arr.size)
+    elif arr.dtype.kind == "O":
+        kinds = set(map(type, arr))
+        unhashable = [kind for kind in kinds if kind.__hash__ is None]
+        if unhashable:  # a list or dict cannot be an id: it would be encoded, never looked up
+            row = next(r for r, v in enumerate(arr) if type(v) in unhashable)
+            raise AnnotationError(
+                f"{noun} id {show_id(arr[row])} in row {row} is a {type(arr[row]).__name__}, "
+                "which cannot be an id (ids must be hashable: use a tuple or a string)"
+            )
+        if any(_may_be_bad(kind) for kind in kinds):
+            bad_rows = range(arr.size)
     for row in bad_rows:
         value = arr[row]
         reason = _bad_id(value)

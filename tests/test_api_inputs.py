@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +368,17 @@ def test_worker_state_saved_from_two_threads_at_once_stays_whole(tmp_path: Path)
     loaded = WorkerState.load(path)  # one whole state, not a mixture
     assert any(np.array_equal(loaded.counts, s.counts) for s in states)
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([(["a"], "w1", 0), (["b"], "w2", 1)], "item id ['a'] in row 0 is a list"),
+        ([("a", {"w": 1}, 0), ("b", "w2", 1)], "worker id {'w': 1} in row 0 is a dict"),
+        ([("a", "w1", 0), ("b", "w2", [1])], "in row 1 is a list"),
+    ],
+)
+def test_unhashable_ids_are_refused_by_name(rows: list[Any], message: str) -> None:
+    # A list id was encoded silently (np.unique orders lists) and could never be looked up.
+    with pytest.raises(AnnotationError, match=re.escape(message)):
+        DawidSkene().fit(rows)
