@@ -147,7 +147,7 @@ def test_on_error_policies() -> None:
 def test_str_source_is_a_path_and_bytes_are_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read(str(tmp_path / "missing.manifest"))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="not bytes"):
         read(b'{"a": 1}')  # type: ignore[arg-type]
 
 
@@ -326,10 +326,15 @@ def test_invalid_line_error_pickles_and_formats() -> None:
 
 
 def test_fixture_files_read_cleanly() -> None:
-    for path in DATA.glob("*.manifest"):
+    paths = sorted(DATA.glob("*.manifest"))
+    assert len(paths) >= 5  # a renamed folder must not turn the loop into a no-op
+    for path in paths:
         acc = Accounting()
-        n = write(read(path, accounting=acc), io.StringIO(), accounting=acc)
-        assert n == acc.read > 0
+        out = io.StringIO()
+        n = write(read(path, accounting=acc), out, accounting=acc)
+        assert n == acc.read == path.read_text(encoding="utf-8").count("\n") > 0
+        assert acc.rejected == 0
+        assert out.getvalue() == path.read_text(encoding="utf-8")  # unchanged lines, verbatim
 
 
 TRICKY_LINES = [

@@ -17,6 +17,7 @@ from manifests import (
     FieldError,
     InvalidLineError,
     InvalidNameError,
+    ManifestError,
     Record,
     compact_id_map,
     compute_stats,
@@ -555,7 +556,8 @@ def test_label_category_helpers(tmp_path: Path) -> None:
     cat = ClassCatalog()
     cat.add(0, "a")
     cat.add(0, "b")
-    with pytest.raises(Exception, match="several names"):
+    # a ManifestError naming the id and both names, not any exception mentioning them
+    with pytest.raises(ManifestError, match=r"class id 0 has several names: \['a', 'b'\]"):
         cat.labels()
 
 
