@@ -133,11 +133,21 @@ def test_corrupted_objects_are_logged_and_skipped(caplog: pytest.LogCaptureFixtu
 
 
 def test_custom_output_and_multilabel() -> None:
-    out = handler(_event(_birds_payload(1)), None, settings=Settings(method="mv", output="custom"))
-    value = out[0]["consolidatedAnnotation"]["content"]["birds"]
-    assert set(out[0]["consolidatedAnnotation"]["content"]) == {"birds"}
-    assert value["label"] in CLASSES
-    assert 0 <= value["confidence"] <= 1
+    payload1 = _birds_payload(1)
+    out = handler(_event(payload1), None, settings=Settings(method="mv", output="custom"))
+    assert [o["datasetObjectId"] for o in out] == [p["datasetObjectId"] for p in payload1]
+    for obj, element in zip(payload1, out, strict=True):
+        assert set(element["consolidatedAnnotation"]["content"]) == {"birds"}
+        value = element["consolidatedAnnotation"]["content"]["birds"]
+        # Counted by hand from the payload: the most frequent answer and its share of votes.
+        votes: dict[str, int] = {}
+        for a in obj["annotations"]:
+            label = json.loads(a["annotationData"]["content"])["crowd-image-classifier"]["label"]
+            votes[label] = votes.get(label, 0) + 1
+        top = max(votes.values())
+        assert votes[value["label"]] == top
+        assert value["confidence"] == pytest.approx(top / sum(votes.values()), abs=0.005)
+    assert {o["consolidatedAnnotation"]["content"]["birds"]["confidence"] for o in out} != {1.0}
     payload = [
         {"datasetObjectId": "0", "annotations": [
             {"workerId": w, "annotationData": {"content": json.dumps(
