@@ -92,9 +92,16 @@ def test_temperature_repairs_over_and_under_confidence(true_acc: float, stated: 
 def test_fit_temperature_from_an_estimator_and_a_mapping() -> None:
     rows = [("a", "w1", 0), ("a", "w2", 0), ("a", "w3", 1), ("b", "w1", 1), ("b", "w2", 1)]
     rows += [("c", "w1", 0), ("c", "w3", 1), ("c", "w2", 0)]
+    rows += [("d", "w1", 1), ("d", "w2", 1), ("d", "w3", 0)]
     mv = MajorityVote(seed=0).fit(rows)
-    t = fit_temperature(mv, {"a": 0, "b": 1, "c": 1, "zz": 0})  # unknown items are ignored
-    assert 0.05 <= t <= 100
+    # a, c and d say 2/3 and two of the three are right (c is not): already calibrated, so the
+    # Brier score (a proper score) of the tempered top class p is lowest at p = 2/3, t = 1.
+    t = fit_temperature(mv, {"a": 0, "b": 1, "c": 1, "d": 1, "zz": 0})  # unknown items ignored
+    assert t == pytest.approx(1.0, abs=1e-3)
+    assert fit_temperature(mv.posteriors_, [0, 1, 1, 1]) == t  # the mapping goes by item id
+    # Without d, one hit and one miss at 2/3: the best p is 1/2, only reached as t grows without
+    # bound, so the search stops at its upper end.
+    assert fit_temperature(mv, {"a": 0, "b": 1, "c": 1}) == pytest.approx(100.0, rel=1e-3)
     with pytest.raises(InvalidParameterError, match="gold"):
         fit_temperature(mv, {"zz": 0})
     with pytest.raises(InvalidParameterError, match="gold"):
