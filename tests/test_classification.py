@@ -258,6 +258,25 @@ def test_dawid_skene_explicit_init() -> None:
     ds = DawidSkene(init=init, max_iter=1, backend="numpy").fit(ann)
     assert ds.n_iter_ == 1
     np.testing.assert_allclose(ds.posteriors_.sum(axis=1), 1.0)
+    # One EM step by hand from the normalised init: smoothed soft counts, then one E-step.
+    a, k = 0.01, ann.n_classes
+    start = init / init.sum(axis=1, keepdims=True)
+    conf = np.full((ann.n_workers, k, k), a)  # (worker, true class, answer)
+    for i, w, lab in zip(ann.items, ann.workers, ann.labels, strict=True):
+        conf[w, :, lab] += start[i]
+    conf /= conf.sum(axis=2, keepdims=True)
+    prior = start.sum(axis=0) + a
+    prior /= prior.sum()
+    want = np.tile(prior, (ann.n_items, 1))
+    for i, w, lab in zip(ann.items, ann.workers, ann.labels, strict=True):
+        want[i] *= conf[w, :, lab]
+    want /= want.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ds.confusions_, conf, rtol=1e-12)
+    np.testing.assert_allclose(ds.priors_, prior, rtol=1e-12)
+    np.testing.assert_allclose(ds.posteriors_, want, rtol=1e-10)
+    # ... which is not where the default (majority) start leads after one step.
+    majority = DawidSkene(max_iter=1, backend="numpy").fit(ann)
+    assert np.abs(majority.posteriors_ - ds.posteriors_).max() > 0.01
 
 
 def test_resolve_backend() -> None:
