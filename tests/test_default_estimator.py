@@ -112,7 +112,7 @@ def test_invalid_parameters_raise_at_fit(param: str, value: object) -> None:
 )
 def test_invalid_alternatives_raise_at_fit(alternatives: object) -> None:
     est = BayesianDawidSkene(alternatives=alternatives)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match=r"parameter 'alternatives(\[0\]: \w+)?'"):
         est.fit(ROWS)
 
 

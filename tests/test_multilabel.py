@@ -48,12 +48,12 @@ def test_contract_and_errors() -> None:
     with pytest.raises(NotFittedError):
         list(MultiLabelConsolidator().results())
     rows = [("i", "w1", ["a"]), ("i", "w2", [])]
-    for bad in (
-        MultiLabelConsolidator(output="all"),
-        MultiLabelConsolidator(threshold=1.5),
-        MultiLabelConsolidator(base="mds"),
+    for bad, name in (
+        (MultiLabelConsolidator(output="all"), "output"),
+        (MultiLabelConsolidator(threshold=1.5), "threshold"),
+        (MultiLabelConsolidator(base="mds"), "base"),
     ):
-        with pytest.raises(InvalidParameterError):
+        with pytest.raises(InvalidParameterError, match=f"parameter '{name}'"):
             bad.fit(rows)
     with pytest.raises(AnnotationError, match=r"item 'i', worker 'w1'.*'z'"):
         MultiLabelAnnotations.from_records([("i", "w1", ["z"])], classes=["a"])

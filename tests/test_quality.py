@@ -71,19 +71,19 @@ def test_calibration_bins_and_errors() -> None:
     assert cal.ece == pytest.approx(0.5)
     assert cal.brier == pytest.approx(1.0)
     assert calibration([[0.5, 0.5], [0.9, 0.1]], [-1, 0]).n == 1  # unknown gold is skipped
-    for post, gold in (
-        (np.zeros((0, 2)), np.zeros(0, int)),  # no row: an error rather than NaN numbers
-        ([[0.5, 0.5]], [-1]),
-        ([[0.5, 0.5]], [0.7]),  # not a code
-        ([[0.5, 0.5]], ["a"]),
-        ([[np.nan, 0.5]], [0]),  # not a posterior
+    for post, gold, message in (
+        (np.zeros((0, 2)), np.zeros(0, int), "'gold'.*at least one row"),  # rather than NaN
+        ([[0.5, 0.5]], [-1], "'gold'.*at least one row"),
+        ([[0.5, 0.5]], [0.7], "'gold'.*integer class codes"),  # not a code
+        ([[0.5, 0.5]], ["a"], "'gold'.*integer class codes"),
+        ([[np.nan, 0.5]], [0], "'posteriors'.*not finite"),  # not a posterior
     ):
-        with pytest.raises(InvalidParameterError):
+        with pytest.raises(InvalidParameterError, match=message):
             calibration(post, gold)
     assert calibration([[0.5, 0.5]], [1.0]).n == 1  # a whole float is a code
     with pytest.raises(InvalidParameterError, match="n_bins"):
         calibration([[1.0, 0.0]], [0], n_bins=0)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError, match="aligned with gold"):
         calibration([[1.0, 0.0]], [0, 1])
 
 
