@@ -66,6 +66,10 @@ def test_iou_matrix_matches_naive_formula(a: np.ndarray, b: np.ndarray) -> None:
     want = np.array([[_naive_iou(tuple(x), tuple(y)) for y in b] for x in a]).reshape(got.shape)
     assert np.allclose(got, want, rtol=1e-12, atol=1e-12)
     assert ((got >= 0) & (got <= 1)).all()
+    n = min(len(a), len(b))  # aligned rows: the diagonal of the same naive formula
+    paired = paired_iou(a[:n], b[:n])
+    assert paired.shape == (n,)
+    assert np.allclose(paired, want[np.arange(n), np.arange(n)], rtol=1e-12, atol=1e-12)
 
 
 @needs_numba
