@@ -153,10 +153,11 @@ class BoxConsolidator(Params):
     2. **Matching.** The first worker's boxes seed one cluster each. Each next worker's boxes are
        assigned to the current fused boxes, at most one box per cluster and one cluster per box,
        maximising the total IoU over the pairs with IoU >= ``iou_threshold`` (pairs below the
-       threshold are forbidden rather than merely rejected afterwards). When every box has at most
-       one candidate cluster and every cluster at most one candidate box the assignment is that
-       matching; otherwise :func:`scipy.optimize.linear_sum_assignment` solves it. Unassigned boxes
-       start new clusters; the fused boxes are then updated.
+       threshold are forbidden rather than merely rejected afterwards; the comparison allows a
+       relative 1e-9 for rounding, so that ``iou_threshold=1`` merges identical boxes). When
+       every box has at most one candidate cluster and every cluster at most one candidate box
+       the assignment is that matching; otherwise :func:`scipy.optimize.linear_sum_assignment`
+       solves it. Unassigned boxes start new clusters; the fused boxes are then updated.
     3. **Fusion.** Coordinate-wise mean (``fusion="mean"``, the service's behaviour) or median of
        the members' ``(left, top, width, height)``; no rounding. When the image size is known the
        fused box is clipped to the image.

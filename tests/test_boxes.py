@@ -22,6 +22,7 @@ from consolidation import (
     NotFittedError,
 )
 from consolidation._kernels import numba_available
+from consolidation._kernels.iou import IOU_SLACK
 from consolidation._simulate_boxes import boxes as simulate_boxes
 
 from .conftest import dataset_path
@@ -104,9 +105,10 @@ def naive_consolidate(
             target = [-1] * len(mine)
             if clusters:
                 m = np.array([[_iou(b[2], f) for f in fused] for b in mine])
-                rr, cc = linear_sum_assignment(np.where(m >= tau, m, 0.0), maximize=True)
+                ok = m >= tau * (1.0 - IOU_SLACK)
+                rr, cc = linear_sum_assignment(np.where(ok, m, 0.0), maximize=True)
                 for i, c in zip(rr, cc, strict=True):
-                    if m[i, c] >= tau:
+                    if ok[i, c]:
                         target[i] = int(c)
             for b, c in zip(mine, target, strict=True):
                 if c < 0:
@@ -336,6 +338,24 @@ def test_identical_boxes_from_every_worker_give_confidence_one(
     # overlap; identical sets always reproduce every box with full support.
     assert set(got) == {tuple(map(float, b)) for b in boxes}
     assert all(conf == 1.0 and support == n_workers for conf, support in got.values())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("tau", [0.5, 1.0])
+@pytest.mark.parametrize("box", [(40.5, 65.5, 30.1, 69.4), (0.1, 0.1, 0.7, 0.3)])
+def test_identical_fractional_boxes_match_at_every_threshold(
+    backend: str, tau: float, box: tuple[float, ...]
+) -> None:
+    # For these boxes (left + width) - left is not width (rounding), so the IoU of a box with
+    # itself, or with the mean of three copies of it, comes out an ulp below 1: at
+    # iou_threshold=1 the four identical boxes must still form one cluster.
+    rows = [("img", f"w{w}", "car", *box) for w in range(4)]
+    model = BoxConsolidator(iou_threshold=tau, backend=backend).fit(rows)
+    got = list(model.results())
+    assert len(got) == 1
+    assert got[0][7] == 4
+    assert got[0][2:6] == pytest.approx(box, abs=1e-12)
+    assert got[0][6] == pytest.approx(1.0, abs=1e-12)
 
 
 @given(small_rows, st.floats(0.05, 1.0), st.sampled_from(["mean", "median"]))

@@ -23,6 +23,7 @@ from ._backend import Backend, Kernel, resolve_backend
 __all__ = [
     "CLUSTER",
     "IOU_MATRIX",
+    "IOU_SLACK",
     "PAIRED_IOU",
     "SEGMENT_SORT",
     "cluster_boxes",
@@ -418,6 +419,11 @@ PAIRED_IOU = Kernel(_paired_iou_loop, _paired_iou_twin, helpers=(_iou1,))
 CLUSTER = Kernel(_cluster_loop, _cluster_twin, helpers=(_iou1, _median_fuse, _join_run))
 SEGMENT_SORT = Kernel(_segment_sort_loop, _segment_sort_twin)
 _SMALL_SEGMENT = 64  # longer segments are sorted by numpy even on the numba backend
+#: Relative slack of the matching threshold. IoUs carry rounding errors of a few ulps (``(left +
+#: width) - left`` is not always ``width``; the mean of three copies of a box is not always the
+#: box), so the IoU of identical boxes can come out just below 1: a pair matches when
+#: ``IoU >= tau * (1 - IOU_SLACK)``, so that ``tau = 1`` merges identical boxes.
+IOU_SLACK = 1e-9
 
 
 def segment_sort(starts: I64, keys: F64, order: I64, backend: Backend) -> None:
@@ -501,7 +507,7 @@ def cluster_boxes(
     coords : ndarray of float64, shape (n_boxes, 4)
         ``(left, top, width, height)``.
     tau : float
-        IoU threshold (> 0).
+        IoU threshold (> 0); pairs with ``IoU >= tau * (1 - IOU_SLACK)`` match.
     median : bool
         Fuse by coordinate-wise median instead of mean.
     backend : {"numba", "numpy"}
@@ -521,6 +527,7 @@ def cluster_boxes(
     """
     n = coords.shape[0]
     n_groups = starts.size - 1
+    tau = float(tau) * (1.0 - IOU_SLACK)
     local = np.full(n, -1, dtype=np.int64)
     sums = np.zeros((n, 4), dtype=np.float64)
     fused = np.zeros((n, 4), dtype=np.float64)
@@ -538,7 +545,7 @@ def cluster_boxes(
             starts,
             run_end,
             coords,
-            float(tau),
+            tau,
             bool(median),
             todo,
             pos,
