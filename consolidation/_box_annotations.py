@@ -457,7 +457,7 @@ class BoxAnnotations(EncodedIds):
 def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:
     try:
         coords = np.array(boxes, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # overflow: an int beyond the float range
         for row, box in enumerate(list(boxes)):
             for name, value in zip(_COORDS, box, strict=False):
                 try:
@@ -465,6 +465,11 @@ def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:
                 except (TypeError, ValueError):
                     raise AnnotationError(
                         f"{where(row)}: {name} {value!r} is not a number (row {row})"
+                    ) from None
+                except OverflowError:
+                    raise AnnotationError(
+                        f"{where(row)}: {name} {value!r} is larger than 2**53 in magnitude "
+                        f"(row {row})"
                     ) from None
         raise AnnotationError("boxes must be an (n, 4) array of numbers") from None
     if n == 0 and coords.size == 0:
@@ -530,7 +535,10 @@ def _image_sizes(
         if code is None:
             raise AnnotationError(f"image_sizes names item {item!r}, which no worker answered")
         try:
-            width, height = (float(v) for v in size)
+            try:
+                width, height = (float(v) for v in size)
+            except OverflowError:  # an int beyond the float range: the check below names it
+                width, height = size
         except (TypeError, ValueError):
             raise AnnotationError(
                 f"item {item!r}: image size must be (width, height), got {size!r}"

@@ -85,7 +85,7 @@ def as_box_annotations(
             data[item_col].to_numpy(),
             data["worker"].to_numpy(),
             data["label"].to_numpy(),
-            data[["left", "top", "width", "height"]].to_numpy(dtype=np.float64),
+            data[["left", "top", "width", "height"]].to_numpy(),  # checked, named, converted there
             answered_items=[p[0] for p in pairs],
             answered_workers=[p[1] for p in pairs],
             image_sizes=image_sizes,

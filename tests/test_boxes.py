@@ -499,6 +499,34 @@ def test_bad_input_names_item_and_worker(row: tuple[Any, ...], message: str) -> 
         BoxConsolidator().fit(rows, classes=["bird"])
 
 
+def test_integers_too_large_for_a_float_are_named_not_overflowing() -> None:
+    huge = 10**400  # float(huge) raises OverflowError
+    rows = [("img1", "w1", "bird", 0, 0, 5, 5), ("img7", "w3", "bird", 1, huge, 3, 4)]
+    message = r"item 'img7', worker 'w3': top .* larger than 2\*\*53 in magnitude \(row 1\)"
+    with pytest.raises(AnnotationError, match=message):
+        BoxAnnotations.from_records(rows)
+    with pytest.raises(AnnotationError, match=message):
+        BoxConsolidator().fit(rows)
+    answer = [{"label": "bird", "left": 1, "top": huge, "width": 3, "height": 4}]
+    with pytest.raises(AnnotationError, match=r"item 'img7', worker 'w3': top"):
+        BoxAnnotations.from_answers([("img7", "w3", answer, None)])
+    with pytest.raises(AnnotationError, match=r"item 'img1': image size .*width.*2\*\*53"):
+        BoxAnnotations.from_records(rows[:1], image_sizes={"img1": (huge, 10)})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("x", r"left 'x' is not a number \(row 1\)"), (10**400, r"left .* larger than 2\*\*53")],
+)
+def test_dataframe_coordinates_are_checked_like_rows(value: Any, message: str) -> None:
+    pd = pytest.importorskip("pandas")
+    columns = ["item", "worker", "label", "left", "top", "width", "height"]
+    df = pd.DataFrame([("a", "w1", "c", 0, 0, 10, 10), ("a", "w2", "c", value, 0, 10, 10)])
+    df.columns = columns
+    with pytest.raises(AnnotationError, match=r"item 'a', worker 'w2': " + message):
+        BoxConsolidator().fit(df)
+
+
 def test_bad_image_sizes_and_empty_input() -> None:
     with pytest.raises(AnnotationError, match="no answers"):
         BoxAnnotations.from_records([])
