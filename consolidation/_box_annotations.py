@@ -369,7 +369,11 @@ class BoxAnnotations(EncodedIds):
 
     @classmethod
     def from_answers(
-        cls, answers: Iterable[Sequence[Any]], classes: Sequence[Any] | None = None
+        cls,
+        answers: Iterable[Sequence[Any]],
+        classes: Sequence[Any] | None = None,
+        *,
+        duplicates: str = "last",
     ) -> BoxAnnotations:
         """Encode one row per worker answer: ``(item, worker, boxes, image_size)``.
 
@@ -386,6 +390,9 @@ class BoxAnnotations(EncodedIds):
             pair; it is unknown when None or when either value is None.
         classes : sequence, optional
             Class order. Default: the sorted distinct labels.
+        duplicates : {"last", "keep", "error"}, default "last"
+            A worker answering an item twice: keep the last answer (as for the other
+            annotations), keep the boxes of both, or raise.
 
         Returns
         -------
@@ -394,7 +401,8 @@ class BoxAnnotations(EncodedIds):
         Raises
         ------
         AnnotationError
-            Also when two answers give different image sizes for one item.
+            Also when two answers give different image sizes for one item, or (with
+            ``duplicates="error"``) when a worker answered an item twice.
 
         Examples
         --------
@@ -406,16 +414,13 @@ class BoxAnnotations(EncodedIds):
         >>> ann.n_boxes, ann.workers_per_item.tolist(), ann.image_sizes.tolist()
         (1, [2], [[80.0, 60.0]])
         """
+        if duplicates not in ("last", "keep", "error"):
+            raise InvalidParameterError("duplicates", duplicates, "one of 'last', 'keep', 'error'")
+        parsed = _answer_tuples(answers, duplicates)
         rows: list[tuple[Any, ...]] = []
         answered: list[tuple[Any, Any]] = []
         sizes: dict[Any, Any] = {}
-        for row_no, answer in enumerate(answers):
-            try:
-                item, worker, boxes, size = answer
-            except (TypeError, ValueError) as exc:
-                raise AnnotationError(
-                    f"answer {row_no} must be (item, worker, boxes, image_size), got {answer!r}"
-                ) from exc
+        for item, worker, boxes, size in parsed:
             answered.append((item, worker))
             for box in boxes or ():
                 if isinstance(box, Mapping):
@@ -452,6 +457,38 @@ class BoxAnnotations(EncodedIds):
                 strict=True,
             )
         )
+
+
+def _answer_tuples(answers: Iterable[Sequence[Any]], duplicates: str) -> list[tuple[Any, ...]]:
+    """Unpack ``(item, worker, boxes, image_size)`` answers under the duplicate-answer policy."""
+    parsed: list[tuple[Any, ...]] = []
+    last: dict[tuple[Any, Any], int] = {}
+    for row_no, answer in enumerate(answers):
+        try:
+            item, worker, boxes, size = answer
+        except (TypeError, ValueError) as exc:
+            raise AnnotationError(
+                f"answer {row_no} must be (item, worker, boxes, image_size), got {answer!r}"
+            ) from exc
+        for what, value in (("item", item), ("worker", worker)):
+            try:
+                hash(value)
+            except TypeError:
+                raise AnnotationError(
+                    f"answer {row_no}: {what} id {value!r} is a {type(value).__name__}, which "
+                    "cannot be an id (ids must be hashable: use a tuple or a string)"
+                ) from None
+        seen = last.get((item, worker))
+        if seen is not None and duplicates == "error":
+            raise AnnotationError(
+                f"item {item!r}, worker {worker!r}: answered twice (answers {seen} and "
+                f"{row_no}); pass duplicates='last' or 'keep'"
+            )
+        last[item, worker] = row_no
+        parsed.append((item, worker, boxes, size))
+    if duplicates == "keep" or len(last) == len(parsed):
+        return parsed
+    return [parsed[k] for k in sorted(last.values())]
 
 
 def _coords_array(boxes: Any, n: int, where: Any) -> NDArray[np.float64]:

@@ -601,6 +601,39 @@ def test_real_service_output_as_a_single_worker_is_returned_unchanged() -> None:
     assert (model.boxes_["confidence"] == 0.0).all()
 
 
+def test_from_answers_a_repeated_answer_replaces_the_earlier_one() -> None:
+    # A worker answering an image twice is one worker with one answer (the last, as for
+    # classification and multi-label answers), not one worker with every box drawn twice.
+    owl = {"label": "owl", "left": 1, "top": 2, "width": 30, "height": 40}
+    gull = {"label": "gull", "left": 50, "top": 50, "width": 10, "height": 10}
+    answers = [
+        ("img", "w1", [owl, gull], None),
+        ("img", "w2", [owl], None),
+        ("img", "w1", [owl], (100, 100)),
+    ]
+    ann = BoxAnnotations.from_answers(answers)
+    assert ann.to_records() == [
+        ("img", "w2", "owl", 1.0, 2.0, 30.0, 40.0),
+        ("img", "w1", "owl", 1.0, 2.0, 30.0, 40.0),
+    ]
+    assert ann.workers_per_item.tolist() == [2]
+    assert ann.image_sizes.tolist() == [[100.0, 100.0]]
+    (box,) = BoxConsolidator().fit(ann).results()
+    assert box[1:] == ("owl", 1.0, 2.0, 30.0, 40.0, 1.0, 2)
+    kept = BoxAnnotations.from_answers(answers, duplicates="keep")
+    assert kept.n_boxes == 4
+    with pytest.raises(AnnotationError, match=r"item 'img', worker 'w1': .*answers 0 and 2"):
+        BoxAnnotations.from_answers(answers, duplicates="error")
+    with pytest.raises(InvalidParameterError, match="duplicates"):
+        BoxAnnotations.from_answers(answers, duplicates="first")
+
+
+@pytest.mark.parametrize("size", [None, (10, 10)])
+def test_from_answers_refuses_unhashable_ids_by_name(size: Any) -> None:
+    with pytest.raises(AnnotationError, match=r"answer 0: item id \['x'\] is a list"):
+        BoxAnnotations.from_answers([(["x"], "w1", [], size)])
+
+
 def test_from_answers_accepts_partial_image_sizes_and_named_tuples() -> None:
     from typing import NamedTuple
 

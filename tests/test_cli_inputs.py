@@ -531,6 +531,20 @@ def test_box_jsonl_geometry_and_sizes(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "rejected 5" in err
 
 
+def test_box_jsonl_repeated_answer_is_not_a_second_box(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = '{"label":"owl","left":1,"top":2,"width":30,"height":40}'
+    path = tmp_path / "b.jsonl"
+    path.write_text(
+        "".join(f'{{"item":"i1","worker":"{w}","boxes":[{box}]}}\n' for w in ("a", "b", "a")),
+        encoding="utf-8",
+    )
+    rc, out, _ = _run(capsys, "boxes", str(path))
+    assert rc == 0
+    assert out.splitlines()[1:] == ["i1,owl,1,2,30,40,1,2"]  # not a phantom box of support 1
+
+
 def test_box_annotations_refuse_overflowing_coordinates() -> None:
     rows = [("img1", "a", "owl", 1e300, 1e300, 1e300, 1e300)]
     with pytest.raises(AnnotationError, match=r"item 'img1', worker 'a': left 1e\+300 is larger"):
