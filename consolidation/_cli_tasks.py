@@ -39,7 +39,13 @@ __all__ = ["cmd_boxes", "cmd_lambda", "cmd_multilabel", "cmd_simulate"]
 
 
 def _fmt(value: float, digits: int = 4) -> str:
-    return f"{round(float(value), digits):g}"
+    """``value`` rounded to ``digits`` decimals, without trailing zeros (``41.33``, ``10``).
+
+    Fixed point, never ``:g``: a pixel coordinate such as 104321.5 keeps every digit.
+    """
+    text = f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text == "-0" else text
 
 
 def _read(args: argparse.Namespace, task: str, acc: Any) -> tuple[list[Any], Any]:

@@ -545,6 +545,25 @@ def test_box_jsonl_repeated_answer_is_not_a_second_box(
     assert out.splitlines()[1:] == ["i1,owl,1,2,30,40,1,2"]  # not a phantom box of support 1
 
 
+def test_box_csv_output_keeps_every_digit_of_large_coordinates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "item,worker,label,left,top,width,height\n"
+        "a,w1,x,104321.5,2000000,12.25,4\n"
+        "a,w2,x,104321.5,2000000,12.25,4\n"
+        "b,w1,x,-0.001,1,2,3\n",
+        encoding="utf-8",
+    )
+    rc, out, _ = _run(capsys, "boxes", str(path))
+    assert rc == 0
+    assert out.splitlines()[1:] == [
+        "a,x,104321.5,2000000,12.25,4,1,2",  # not 104322,2e+06,...
+        "b,x,0,1,2,3,0,1",  # not -0
+    ]
+
+
 def test_box_annotations_refuse_overflowing_coordinates() -> None:
     rows = [("img1", "a", "owl", 1e300, 1e300, 1e300, 1e300)]
     with pytest.raises(AnnotationError, match=r"item 'img1', worker 'a': left 1e\+300 is larger"):
