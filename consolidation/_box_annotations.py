@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -161,7 +161,8 @@ class BoxAnnotations(EncodedIds):
         Every (item, worker) pair of a worker who answered the item, whether or not the worker drew
         a box; unique, sorted by item then worker code.
     item_ids : ndarray
-        Item ids in order of first appearance (boxes first, then the ``answered`` pairs).
+        Item ids in order of first appearance (boxes first, then the ``answered`` pairs; for
+        :meth:`from_answers`, the order of the answers).
     worker_ids : ndarray
         Worker ids sorted by value (the canonical order in which workers are visited).
     classes : ndarray
@@ -443,7 +444,8 @@ class BoxAnnotations(EncodedIds):
                         f"{sizes[item]!r} given by another answer"
                     )
                 sizes[item] = wh
-        return cls.from_records(rows, answered=answered, image_sizes=sizes, classes=classes)
+        ann = cls.from_records(rows, answered=answered, image_sizes=sizes, classes=classes)
+        return _items_in_order(ann, [item for item, _ in answered])
 
     # ------------------------------------------------------------------ helpers
     def to_records(self) -> list[tuple[Any, ...]]:
@@ -457,6 +459,29 @@ class BoxAnnotations(EncodedIds):
                 strict=True,
             )
         )
+
+
+def _items_in_order(ann: BoxAnnotations, items: list[Any]) -> BoxAnnotations:
+    """Renumber the item codes of ``ann`` in order of first appearance in ``items``.
+
+    ``from_records`` numbers items with boxes first; answers give the input order of every item.
+    """
+    position = {item: k for k, item in enumerate(dict.fromkeys(items))}
+    new = np.fromiter((position[i] for i in ann.item_ids.tolist()), np.int64, ann.n_items)
+    if (new == np.arange(ann.n_items)).all():
+        return ann
+    item_ids, sizes = np.empty_like(ann.item_ids), np.empty_like(ann.image_sizes)
+    item_ids[new], sizes[new] = ann.item_ids, ann.image_sizes
+    a_items = new[ann.answered_items]
+    order = np.lexsort((ann.answered_workers, a_items))
+    return replace(
+        ann,
+        items=new[ann.items].astype(CODE_DTYPE),
+        answered_items=a_items[order].astype(CODE_DTYPE),
+        answered_workers=ann.answered_workers[order],
+        item_ids=item_ids,
+        image_sizes=sizes,
+    )
 
 
 def _answer_tuples(answers: Iterable[Sequence[Any]], duplicates: str) -> list[tuple[Any, ...]]:

@@ -628,6 +628,31 @@ def test_from_answers_a_repeated_answer_replaces_the_earlier_one() -> None:
         BoxAnnotations.from_answers(answers, duplicates="first")
 
 
+def test_from_answers_keeps_items_in_the_order_of_the_answers() -> None:
+    # img1 is answered first, by a worker who drew nothing: results still start with img1.
+    owl = [{"label": "owl", "left": 1, "top": 1, "width": 5, "height": 5}]
+    answers = [
+        ("img0", "w1", None, None),
+        ("img1", "w1", None, (50, 40)),
+        ("img2", "w1", owl, (30, 20)),
+        ("img1", "w2", owl, (50, 40)),
+    ]
+    ann = BoxAnnotations.from_answers(answers)
+    assert ann.item_ids.tolist() == ["img0", "img1", "img2"]
+    assert np.isnan(ann.image_sizes[0]).all()
+    assert ann.image_sizes[1:].tolist() == [[50.0, 40.0], [30.0, 20.0]]
+    assert ann.workers_per_item.tolist() == [1, 2, 1]
+    assert ann.answered_items.tolist() == [0, 1, 1, 2]
+    assert ann.answered_workers.tolist() == [0, 0, 1, 0]
+    assert ann.to_records() == [
+        ("img2", "w1", "owl", 1.0, 1.0, 5.0, 5.0),
+        ("img1", "w2", "owl", 1.0, 1.0, 5.0, 5.0),
+    ]
+    model = BoxConsolidator().fit(ann)
+    assert [(r[0], r[6]) for r in model.results()] == [("img1", 0.5), ("img2", 0.0)]
+    assert model.item_offsets_.tolist() == [0, 0, 1, 2]
+
+
 @pytest.mark.parametrize("size", [None, (10, 10)])
 def test_from_answers_refuses_unhashable_ids_by_name(size: Any) -> None:
     with pytest.raises(AnnotationError, match=r"answer 0: item id \['x'\] is a list"):
