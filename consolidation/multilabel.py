@@ -275,6 +275,10 @@ def _objects(values: list[Any]) -> NDArray[Any]:
 
 def _as_multilabel(data: Any, classes: Sequence[Any] | None) -> MultiLabelAnnotations:
     if isinstance(data, MultiLabelAnnotations):
+        if classes is not None:
+            raise InvalidParameterError(
+                "classes", classes, "None when fitting MultiLabelAnnotations (already encoded)"
+            )
         return data
     if hasattr(data, "columns") and hasattr(data, "to_numpy"):
         return MultiLabelAnnotations.from_dataframe(data, classes)
@@ -381,7 +385,8 @@ class MultiLabelConsolidator(Params):
             A DataFrame has columns ``task`` (or ``item``), ``worker`` and ``labels`` (one
             iterable of class values per answer).
         classes : sequence, optional
-            Class order when ``annotations`` are rows.
+            Class order when ``annotations`` are rows or a DataFrame (refused with
+            :class:`MultiLabelAnnotations`, whose classes are already fixed).
 
         Returns
         -------

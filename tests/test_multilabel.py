@@ -80,3 +80,13 @@ def test_a_capped_base_caps_every_reported_confidence() -> None:
     reported = [c for _, _, conf in capped.results() for c in conf.values()]
     assert max(reported) == 0.95
     assert min(reported) < 0.95
+
+
+def test_classes_with_encoded_annotations_are_refused_not_ignored() -> None:
+    rows = [("i", "w1", ["a"]), ("i", "w2", ["a", "b"])]
+    ann = MultiLabelAnnotations.from_records(rows)
+    with pytest.raises(InvalidParameterError, match="classes"):
+        MultiLabelConsolidator().fit(ann, classes=["b", "a"])
+    reordered = MultiLabelConsolidator().fit(rows, classes=["b", "a"])
+    assert reordered.classes_.tolist() == ["b", "a"]
+    assert reordered.votes_.tolist() == [[1, 2]]
