@@ -8,8 +8,8 @@ recognised by the path:
   Lambda receives;
 * ``.csv``: one answer per row, header ``item,worker,label`` (``task`` for ``item`` is accepted);
   multi-label: ``item,worker,labels`` (a JSON list or ``a|b``); boxes: ``item,worker,label,left,
-  top,width,height[,image_width,image_height]`` with an empty label for a worker who drew nothing
-  (what ``gt-manifest responses --format csv`` writes);
+  top,width,height[,image_width,image_height]`` with an empty label and no box for a worker who
+  drew nothing (what ``gt-manifest responses --format csv`` writes);
 * ``.jsonl``: one answer per line, ``{"item", "worker", "label"}`` (or ``"labels"``, ``"boxes"``,
   or the raw ``"content"`` that ``gt-manifest responses`` writes).
 
@@ -424,6 +424,12 @@ class AnswerSource:
                         )
                     self._check_size(item, row_size, self.name, lineno, "image")
                 label = row["label"]
+                if label == "" and any(row.get(k, "").strip() for k in _BOX_KEYS):
+                    raise FieldError(
+                        "label",
+                        "empty, but the row has a box (a worker who drew nothing has an empty "
+                        "label and no coordinates)",
+                    )
                 box = None if label == "" else _csv_box(row)
             except FieldError as exc:
                 fld = exc.field.replace("image.", "image_")

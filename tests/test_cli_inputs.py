@@ -445,6 +445,11 @@ GOOD_B = "img1,b,owl,12,10,100,100,640,480\n"
             "img1,a,owl,10,10,100,100,640.5,480",
             "image_width: expected a positive integer, got '640.5'",
         ),
+        (  # a box without its label is not "drew nothing": the box would be lost
+            "img1,a,,10,10,100,100,640,480",
+            "label: empty, but the row has a box (a worker who drew nothing has an empty "
+            "label and no coordinates)",
+        ),
     ],
 )
 def test_box_csv_geometry_is_checked_per_row(
