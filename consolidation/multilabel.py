@@ -267,6 +267,26 @@ class MultiLabelAnnotations(EncodedIds):
         )
 
 
+def _answers_against(
+    ann: MultiLabelAnnotations, c: int, post: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Per worker, the 2 x 2 confusion of class ``c``'s answers against posteriors ``post``.
+
+    ``out[w, t, l]``: the posterior mass of truth ``t`` over the items where worker ``w`` answered
+    ``l`` (1 = picked), each row normalised; a row without mass (say, a worker who answered no item
+    the posteriors call present) is uninformative, 0.5 and 0.5.
+    """
+    picked = ann.votes[:, c].astype(bool)
+    out = np.zeros((ann.n_workers, 2, 2))
+    for answer, rows in ((0, ~picked), (1, picked)):
+        for t in (0, 1):
+            out[:, t, answer] = np.bincount(
+                ann.workers[rows], weights=post[ann.items[rows], t], minlength=ann.n_workers
+            )
+    mass = out.sum(axis=2, keepdims=True)
+    return np.divide(out, mass, out=np.full_like(out, 0.5), where=mass > 0)
+
+
 def _objects(values: list[Any]) -> NDArray[Any]:
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
@@ -317,7 +337,10 @@ class MultiLabelConsolidator(Params):
     selected_ : ndarray of bool, shape (n_items, n_classes)
         The consolidated label sets (per ``output``).
     confusions_ : ndarray of shape (n_workers, n_classes, 2, 2)
-        Per worker and class: rows = truth (absent, present), columns = answer.
+        Per worker and class: rows = truth (absent, present), columns = answer. The base's
+        confusion matrices; for a base without them (:class:`MajorityVote`), the worker's answers
+        counted against its posteriors (row ``t``: where the truth is ``t`` by the posteriors,
+        how often the worker answered absent, present).
     estimators_ : list
         The fitted per-class estimators.
 
@@ -406,8 +429,8 @@ class MultiLabelConsolidator(Params):
             probs[:, k] = est.posteriors_[:, 1]
             if hasattr(est, "confusions_"):
                 confusions[:, k] = est.confusions_
-            else:
-                confusions[:, k] = np.nan
+            else:  # a base without a confusion model (MajorityVote): measure against its result
+                confusions[:, k] = _answers_against(ann, k, est.posteriors_)
             estimators.append(est)
         votes = np.zeros((n, c), dtype=np.int64)
         np.add.at(votes, ann.items, ann.votes.astype(np.int64))

@@ -90,3 +90,30 @@ def test_classes_with_encoded_annotations_are_refused_not_ignored() -> None:
     reordered = MultiLabelConsolidator().fit(rows, classes=["b", "a"])
     assert reordered.classes_.tolist() == ["b", "a"]
     assert reordered.votes_.tolist() == [[1, 2]]
+
+
+def test_a_majority_vote_base_gives_confusions_measured_against_its_result() -> None:
+    # Per class, the base's posteriors are vote shares; a worker's confusion row t is where
+    # their answers fell on the items weighted by the posterior of truth t (hand-counted here).
+    rows = [
+        ("i1", "w1", ["a"]),
+        ("i1", "w2", ["a"]),
+        ("i1", "w3", []),
+        ("i2", "w1", []),
+        ("i2", "w2", ["a"]),
+        ("i3", "w3", ["b"]),
+    ]
+    ml = MultiLabelConsolidator(base=MajorityVote(tie_break="first")).fit(rows)
+    conf = ml.confusions_
+    assert conf.shape == (3, 2, 2, 2)
+    assert np.isfinite(conf).all()
+    np.testing.assert_allclose(conf.sum(axis=3), 1.0)
+    # class a: P(present) = 2/3 on i1, 1/2 on i2, 0 on i3.  w1 answered present on i1, absent
+    # on i2: row absent = (0.5 absent, 1/3 present) / (5/6), row present = (0.5, 2/3) / (7/6).
+    np.testing.assert_allclose(conf[0, 0, 0], [0.6, 0.4])
+    np.testing.assert_allclose(conf[0, 0, 1], [3 / 7, 4 / 7])
+    # w2 picked a on both of its items; w3 never picked it (i1, i3).
+    np.testing.assert_allclose(conf[1, 0, :, 1], [1.0, 1.0])
+    np.testing.assert_allclose(conf[2, 0, :, 0], [1.0, 1.0])
+    # class b: w1 and w2 never saw an item where b is present: that row is uninformative.
+    np.testing.assert_allclose(conf[0, 1, 1], [0.5, 0.5])
