@@ -284,7 +284,8 @@ def _answers_against(
                 ann.workers[rows], weights=post[ann.items[rows], t], minlength=ann.n_workers
             )
     mass = out.sum(axis=2, keepdims=True)
-    return np.divide(out, mass, out=np.full_like(out, 0.5), where=mass > 0)
+    rates: NDArray[np.float64] = np.divide(out, mass, out=np.full_like(out, 0.5), where=mass > 0)
+    return rates
 
 
 def _objects(values: list[Any]) -> NDArray[Any]:
