@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, cast
 
 from manifests._cli_util import UsageError, load_labels
+from manifests._writing import stdout_text
 from manifests.errors import ManifestError
 from manifests.io import Accounting, read, write
 from manifests.validation import check_attribute_name
@@ -172,16 +173,15 @@ def output_text(path: str) -> Iterator[IO[str]]:
     """Yield a UTF-8 text stream on ``path`` or stdout (``-``) for :mod:`csv`."""
     if path == "-":
         sys.stdout.flush()
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:  # pragma: no cover - stdout replaced by a text-only object
+        if getattr(sys.stdout, "buffer", None) is None:  # pragma: no cover - text only
             yield sys.stdout
             return
-        out = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+        out, release = stdout_text("")
         try:
             yield out
         finally:
             out.flush()
-            out.detach()
+            release()
         return
     with open(path, "w", encoding="utf-8", newline="") as fh:
         yield fh

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from manifests._cli_util import (
@@ -20,6 +18,7 @@ from manifests._cli_util import (
     progress_enabled,
     report,
 )
+from manifests._writing import stdout_text
 from manifests.errors import FieldError
 from manifests.responses import (
     AnswerRow,
@@ -120,10 +119,11 @@ def cmd_responses(args: argparse.Namespace) -> int:
         rows = read_payload(source, accounting=acc)
     out: IO[str]
     owned = args.output != "-"
+    release: Callable[[], None] | None = None
     if owned:
         out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
     else:
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        out, release = stdout_text("")
     try:
         writer = csv.writer(out, lineterminator="\n") if args.format == "csv" else None
         if writer is not None:
@@ -149,11 +149,11 @@ def cmd_responses(args: argparse.Namespace) -> int:
                     out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
             acc.written += 1
     finally:
-        if owned:
+        if release is None:
             out.close()
         else:
             out.flush()
-            out.detach()
+            release()
     acc.check()
     report(args, acc)
     return 0

@@ -23,7 +23,7 @@ from typing import IO, Any, cast
 from manifests._accounting import Accounting, shown_record
 from manifests.records import Record
 
-__all__ = ["Writer", "dumps", "open_output", "write"]
+__all__ = ["Writer", "dumps", "open_output", "stdout_text", "write"]
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -239,6 +239,29 @@ def open_output(path: str | os.PathLike[str]) -> tuple[IO[bytes], Callable[[bool
     return file, finish
 
 
+def stdout_text(newline: str) -> tuple[io.TextIOWrapper, Callable[[], None]]:
+    """Return a UTF-8 text stream on standard output and ``release()``, which leaves it open.
+
+    Under ``python -u`` or ``PYTHONUNBUFFERED``, ``sys.stdout.buffer`` is the raw file: its
+    ``write`` may take only part of the bytes (the reader of a pipe went away, a signal) and say
+    so only in the count it returns, which a text wrapper ignores, so the rest would be lost
+    without an error. It then gets a buffered writer of its own, which writes the rest or raises
+    (``BrokenPipeError``). ``release()`` flushes and detaches both, never closing stdout.
+    """
+    buffer: IO[bytes] = sys.stdout.buffer
+    own: io.BufferedWriter | None = None
+    if isinstance(buffer, io.RawIOBase):
+        buffer = own = io.BufferedWriter(buffer)
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline=newline)
+
+    def release() -> None:
+        wrapper.detach()  # flushes
+        if own is not None:
+            own.detach()  # flushes; the raw file stays open
+
+    return wrapper, release
+
+
 def _is_text(stream: object) -> bool:
     return isinstance(stream, io.TextIOBase) or hasattr(stream, "encoding")
 
@@ -250,15 +273,15 @@ class _Sink:
         self._finish: Callable[[bool], None] | None = None
         self._owned: IO[Any] | None = None
         self._wrapper: io.TextIOWrapper | None = None
+        self._release: Callable[[], None] | None = None
         if isinstance(target, (str, os.PathLike)):
             path = os.fspath(target)
             if path == "-":
                 sys.stdout.flush()
-                buffer = getattr(sys.stdout, "buffer", None)
-                if buffer is None:  # pragma: no cover - stdout replaced by a text-only object
+                if getattr(sys.stdout, "buffer", None) is None:  # pragma: no cover - text only
                     self.stream: IO[str] = sys.stdout
                 else:
-                    self._wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+                    self._wrapper, self._release = stdout_text("\n")
                     self.stream = self._wrapper
             else:
                 binary, self._finish = open_output(path)
@@ -283,7 +306,10 @@ class _Sink:
                 if owned is None:  # a stream we were given (or stdout): leave it open
                     if ok:
                         wrapper.flush()
-                    wrapper.detach()
+                    if self._release is not None:
+                        self._release()
+                    else:
+                        wrapper.detach()
                 else:
                     wrapper.close()  # closes the gzip layer (not the file under it)
         except BaseException:
