@@ -464,8 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="new", required=True, metavar="NEW")
     p.set_defaults(func=cmd_rename_attribute)
 
-    for name, kind in (("to-adjustment", "adjustment"), ("to-verification", "verification")):
-        p = sub.add_parser(name, help=f"prepare the input of a {kind} job")
+    for name, kind, article in (
+        ("to-adjustment", "adjustment", "an"),
+        ("to-verification", "verification", "a"),
+    ):
+        p = sub.add_parser(name, help=f"prepare the input of {article} {kind} job")
         common_options(p)
         attribute_option(p, required=True)
         suffix = "adjusted" if kind == "adjustment" else "verified"

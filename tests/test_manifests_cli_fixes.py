@@ -417,3 +417,12 @@ def test_labels_out_is_checked_before_any_line_is_written(
     assert "the same file as -o/--output" in capsys.readouterr().err
     assert main([*argv, "--labels-out", str(tmp_path / "labels.json")]) == 0
     assert out.exists()
+
+
+def test_help_lists_the_job_preparing_commands_in_english(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "prepare the input of an adjustment job" in out
+    assert "prepare the input of a verification job" in out
