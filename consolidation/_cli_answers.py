@@ -41,7 +41,7 @@ from manifests.responses import (
 )
 
 from ._answers_csv import not_utf8
-from ._box_annotations import box_problem, image_size_problem
+from ._box_geometry import box_problem, image_size_problem
 from ._cli_io import (
     BAD_BYTES,
     ESCAPE,

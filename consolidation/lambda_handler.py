@@ -55,7 +55,7 @@ from manifests.responses import (
 )
 
 from . import groundtruth as gt
-from ._box_annotations import box_problem, image_size_problem
+from ._box_geometry import box_problem, image_size_problem
 from ._errors import AnnotationError, InvalidParameterError
 from ._methods import METHODS, make_estimator
 from .worker_state import WorkerState
