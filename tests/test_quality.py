@@ -295,6 +295,87 @@ def test_next_answer_gain_ranks_uncertain_items_first() -> None:
         next_answer_gain(est, confusion=np.eye(2))
 
 
+def _naive_gains(post: np.ndarray, conf: np.ndarray) -> list[tuple[float, float]]:
+    """Per item: (expected fall of 1 - max p, expected fall of entropy) after one more answer.
+
+    Straight from the definition: for every possible answer l, P(l) = sum_t p_t C[t, l] and the
+    updated posterior p'_t = p_t C[t, l] / P(l); average the error and entropy after, weighted
+    by P(l).
+    """
+    conf = conf / conf.sum(axis=1, keepdims=True)
+    out = []
+    for p in post:
+        k = len(p)
+        err_before = 1.0 - max(p)
+        ent_before = -sum(x * np.log(x) for x in p if x > 0)
+        err_after = ent_after = 0.0
+        for ans in range(k):
+            p_ans = sum(p[t] * conf[t, ans] for t in range(k))
+            if p_ans == 0:
+                continue
+            updated = [p[t] * conf[t, ans] / p_ans for t in range(k)]
+            err_after += p_ans * (1.0 - max(updated))
+            ent_after += p_ans * -sum(x * np.log(x) for x in updated if x > 0)
+        out.append((max(err_before - err_after, 0.0), max(ent_before - ent_after, 0.0)))
+    return out
+
+
+class _Fitted:
+    """A stand-in fitted estimator with hand-chosen posteriors."""
+
+    def __init__(self, post: np.ndarray) -> None:
+        self.posteriors_ = post
+        self.confidence_ = post.max(axis=1)
+        self.classes_ = np.array(["x", "y", "z"])
+        self.label_codes_ = post.argmax(axis=1)
+        self.labels_ = self.classes_[self.label_codes_]
+        self.item_ids_ = np.array([f"i{j}" for j in range(len(post))])
+
+
+def test_next_answer_gain_values_match_a_naive_bayes_update() -> None:
+    post = np.array(
+        [
+            [0.5, 0.5, 0.0],  # a two-way tie
+            [1.0, 0.0, 0.0],  # certain: no answer can move it
+            [0.6, 0.3, 0.1],
+            [0.4, 0.35, 0.25],
+            [0.2, 0.2, 0.6],
+        ]
+    )
+    # asymmetric and unnormalised rows (the function normalises them)
+    conf = np.array([[8.0, 1.0, 1.0], [3.0, 6.0, 1.0], [0.5, 0.5, 1.0]])
+    gains = {g.item_id: g for g in next_answer_gain(_Fitted(post), confusion=conf)}
+    for j, (gain, ent) in enumerate(_naive_gains(post, conf)):
+        assert gains[f"i{j}"].gain == pytest.approx(gain, abs=1e-12)
+        assert gains[f"i{j}"].entropy_gain == pytest.approx(ent, abs=1e-12)
+    # by hand for the tie: C = [[.8, .1, .1], [.3, .6, .1], ...]; sum_l max_t p_t C[t, l]
+    # = max(.4, .15) + max(.05, .3) + max(.05, .05) = .75, minus max p = .5
+    assert gains["i0"].gain == pytest.approx(0.25, abs=1e-12)
+    assert gains["i1"].gain == 0.0
+    assert gains["i1"].entropy_gain == 0.0
+    assert gains["i2"].gain > 0.0  # an "y" answer overturns 0.6 vs 0.3 under this confusion
+
+
+def test_next_answer_gain_uses_the_typical_worker_by_default() -> None:
+    # majority vote: a one-coin worker at the mean agreement of the answers with the labels
+    mv = MajorityVote(tie_break="first").fit(ROWS)
+    agree = np.mean([lab == mv.labels_[list(mv.item_ids_).index(i)] for i, _, lab in ROWS])
+    one_coin = np.array([[agree, 1 - agree], [1 - agree, agree]])
+    got = {g.item_id: (g.gain, g.entropy_gain) for g in next_answer_gain(mv, ROWS)}
+    want = _naive_gains(mv.posteriors_, one_coin)
+    for j, item in enumerate(mv.item_ids_):
+        assert got[item] == pytest.approx(want[j], abs=1e-12)
+    # Dawid-Skene: the confusions averaged with weights = each worker's number of answers
+    ds = DawidSkene().fit(ROWS)
+    n_ans = np.array([sum(w == wid for _, w, _ in ROWS) for wid in ds.worker_ids_], float)
+    mean_conf = np.einsum("w,wij->ij", n_ans / n_ans.sum(), ds.confusions_)
+    got = {g.item_id: (g.gain, g.entropy_gain) for g in next_answer_gain(ds)}
+    want = _naive_gains(ds.posteriors_, mean_conf)
+    for j, item in enumerate(ds.item_ids_):
+        assert got[item] == pytest.approx(want[j], abs=1e-12)
+    assert got["a"][0] > 0.01  # large enough that an unweighted mean would give a different value
+
+
 # ---------------------------------------------------------------------------------- plotting
 
 
