@@ -118,10 +118,12 @@ def naive_consolidate(
             fused = [_fuse([b[2] for b in cl], fusion) for cl in clusters]
         n_workers = len(workers_of[item])
         for cl, f in zip(clusters, fused, strict=True):
+            # Matching used the raw boxes; scoring clips the fused box and, as the fused box is,
+            # every member (BoxConsolidator, step 4).
             box = _clip(f, image_sizes.get(item))
             total = 0.0
             for b in cl:
-                total += _iou(b[2], box)
+                total += _iou(_clip(b[2], image_sizes.get(item)), box)
             conf = total / n_workers if n_workers > 1 else 0.0
             members = tuple((w, r) for w, r, _ in cl)
             out[item].append((label, *box, conf, len(cl), members))
@@ -310,6 +312,37 @@ def test_order_independence_property(
 
     assert norm(got, rows) == norm(want, rows)
     _assert_same(_by_item(base), naive_consolidate(rows, tau=0.3, fusion=fusion))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fusion", ["mean", "median"])
+def test_matches_naive_reference_with_boxes_across_the_border(backend: str, fusion: str) -> None:
+    # Objects near the edges of 60 x 40 images; workers jitter them so that many members and
+    # fused boxes cross the border (some lie wholly outside), where member clipping matters.
+    rng = np.random.default_rng(7)
+    rows: list[tuple[Any, ...]] = []
+    sizes = {}
+    for item in range(40):
+        sizes[item] = (60.0, 40.0)
+        for obj in range(3):
+            left, top = rng.choice([-8.0, 50.0, 20.0]), rng.choice([-6.0, 32.0, 15.0])
+            w, h = rng.uniform(10, 20, size=2)
+            for worker in rng.permutation(5)[: rng.integers(2, 6)]:
+                jit = rng.normal(0, 2.0, size=4)
+                box = (left + jit[0], top + jit[1], max(w + jit[2], 0.5), max(h + jit[3], 0.5))
+                rows.append((item, f"w{worker}", f"c{obj % 2}", *box))
+    crossing = [r for r in rows if r[3] < 0 or r[4] < 0 or r[3] + r[5] > 60 or r[4] + r[6] > 40]
+    assert len(crossing) > len(rows) // 3
+    model = BoxConsolidator(fusion=fusion, backend=backend).fit(rows, image_sizes=sizes)
+    want = naive_consolidate(rows, image_sizes=sizes, fusion=fusion)
+    _assert_same(_by_item(model), want)
+    # Clipping the members changes the scores here: the naive rule without it disagrees.
+    raw = 0.0
+    for item, fused in want.items():
+        for _label, *box, conf, _, members in fused:
+            raw_sum = sum(_iou(tuple(map(float, rows[r][3:])), tuple(box)) for _, r in members)
+            raw = max(raw, abs(conf - raw_sum / len({w for i, w, *_ in rows if i == item})))
+    assert raw > 0.05
 
 
 # ----------------------------------------------------------------------------------- properties
