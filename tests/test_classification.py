@@ -57,14 +57,56 @@ def test_mds_reproduces_worked_example_table(backend: str, epochs: int) -> None:
     assert not mds.converged_
 
 
+def _naive_first_mds_epoch() -> tuple[list[float], list[list[list[float]]]]:
+    """Reference 1.3/1.4 by hand on WORKED: one E-step from P(0.7), one smoothed M-step."""
+    k = len(CLASSES)
+
+    def one_coin(a: float) -> list[list[float]]:
+        return [[a if t == g else (1 - a) / (k - 1) for g in range(k)] for t in range(k)]
+
+    items = sorted({i for i, _, _ in WORKED})
+    workers = sorted({w for _, w, _ in WORKED})
+    start = one_coin(0.7)
+    post = {}
+    for item in items:
+        u = [1 / k] * k  # uniform prior at epoch 0
+        for i, _, label in WORKED:
+            if i == item:
+                u = [u[t] * start[t][CLASSES.index(label)] for t in range(k)]
+        post[item] = [x / sum(u) for x in u]
+    accs, confs = [], []
+    for w in workers:
+        counts = [[0.0] * k for _ in range(k)]
+        for i, ww, label in WORKED:
+            if ww == w:
+                for t in range(k):
+                    counts[t][CLASSES.index(label)] += post[i][t]
+        n = sum(map(sum, counts))
+        acc = sum(counts[t][t] for t in range(k)) / n
+        own, pop = one_coin(acc), one_coin(0.7)
+        rows = [
+            [counts[t][g] + n * (own[t][g] + pop[t][g] / 2) for g in range(k)] for t in range(k)
+        ]
+        accs.append(acc)
+        confs.append([[x / sum(r) for x in r] for r in rows])
+    return accs, confs
+
+
 def test_mds_worked_example_outputs_and_first_m_step() -> None:
     mds = ModifiedDawidSkene(fixed_iter=3, backend="numpy").fit(WORKED)
     assert mds.labels_.tolist() == ["cat", "dog", "fox", "cat"]
     assert mds.confidence_.round(2).tolist() == [0.97, 0.99, 0.95, 0.99]
-    # Population accuracy used by the M-steps: 0.7, then 0.7447, then 0.7818 (reference 1.9).
     one = ModifiedDawidSkene(fixed_iter=1, backend="numpy").fit(WORKED)
-    assert one.accuracies_.round(4).tolist() == [0.8709, 0.6481, 0.7150]
-    np.testing.assert_allclose(one.confusions_[0, 0], [0.8357, 0.0720, 0.0923], atol=1e-4)
+    accs, confs = _naive_first_mds_epoch()
+    np.testing.assert_allclose(one.accuracies_, accs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(one.confusions_, confs, rtol=0, atol=1e-12)
+    # The hand computation agrees with the numbers printed in reference 1.9 (acc_1 = 0.8709,
+    # acc_2 = 0.6481, acc_3 = 0.7150; C_w1[cat] = (0.8357, 0.0720, 0.0923)), which were
+    # verified against the notebook code, so neither side is taken from the library's output.
+    assert np.round(accs, 4).tolist() == [0.8709, 0.6481, 0.7150]
+    np.testing.assert_allclose(confs[0][0], [0.8357, 0.0720, 0.0923], atol=1e-4)
+    # Population accuracy used by the M-steps: 0.7, then 0.7447, then 0.7818 (reference 1.9).
+    assert np.mean(accs) == pytest.approx(0.7447, abs=1e-4)
     two = ModifiedDawidSkene(fixed_iter=2, backend="numpy").fit(WORKED)
     assert two.accuracies_.mean() == pytest.approx(0.7818, abs=1e-4)
 
