@@ -10,10 +10,6 @@ from scipy.optimize import linear_sum_assignment
 
 from consolidation._kernels import numba_available
 from consolidation._kernels.iou import (
-    CLUSTER,
-    IOU_MATRIX,
-    PAIRED_IOU,
-    SEGMENT_SORT,
     cluster_boxes,
     iou_matrix,
     paired_iou,
@@ -81,12 +77,6 @@ def test_iou_kernels_numba_numpy_parity(a: np.ndarray, b: np.ndarray) -> None:
     pn = paired_iou_kernel(a[:n], b[:n], "numba")
     assert np.array_equal(pn, paired_iou_kernel(a[:n], b[:n], "numpy"))
     assert np.array_equal(pn, paired_iou(a[:n], b[:n]))
-
-
-def test_kernels_are_pairs_of_loop_and_twin() -> None:
-    for kernel in (IOU_MATRIX, PAIRED_IOU, CLUSTER, SEGMENT_SORT):
-        assert kernel.loop is not kernel.twin
-        assert kernel.get("numpy") is kernel.twin
 
 
 @given(
