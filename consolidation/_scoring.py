@@ -287,7 +287,7 @@ def calibration(posteriors: Any, gold: Any, n_bins: int = 10) -> Calibration:
     >>> round(cal.ece, 3), [b.count for b in cal.bins if b.count]
     (0.1, [2, 2])
     """
-    check_count("n_bins", n_bins, 1)
+    n_bins = check_count("n_bins", n_bins, 1)  # a plain int: bin edges are Python floats
     post, codes = _scored_rows(posteriors, gold)
     n = int(codes.size)
     if n == 0:

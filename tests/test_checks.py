@@ -89,25 +89,59 @@ CASES: list[tuple[Any, str, Any]] = [
     (lambda v: BayesianDawidSkene(diag_prior=v).fit(ROWS), "diag_prior", np.float32(2.0)),
     (lambda v: BayesianDawidSkene(n_subtypes=v).fit(ROWS), "n_subtypes", np.int16(2)),
     (lambda v: MultiLabelConsolidator(threshold=v).fit(SETS), "threshold", np.float32(0.5)),
-    (lambda v: BoxConsolidator(iou_threshold=v).fit(BOXES), "iou_threshold", np.float32(0.5)),
+    # values that change the result here (IoU of the two boxes 0.83; w1's accuracy 0.997 and
+    # spammer score 0.952, w2's 0.9999 and 0.961), so that an ignored value would show
+    (lambda v: BoxConsolidator(iou_threshold=v).fit(BOXES), "iou_threshold", np.float32(0.9)),
     (lambda v: quality.calibration([[0.9, 0.1]], [0], n_bins=v), "n_bins", np.int64(4)),
     (lambda v: quality.temper([[0.9, 0.1]], v), "temperature", np.float32(2.0)),
     (lambda v: quality.next_answer_gain(_DS, chunk=v), "chunk", np.int64(2)),
     (lambda v: quality.worker_report(_DS, ROWS, min_answers=v), "min_answers", np.int8(2)),
-    (lambda v: quality.worker_report(_DS, ROWS, min_accuracy=v), "min_accuracy", np.float32(0.6)),
     (
-        lambda v: quality.worker_report(_DS, ROWS, spammer_threshold=v),
+        lambda v: quality.worker_report(_DS, ROWS, min_answers=1, min_accuracy=v),
+        "min_accuracy",
+        np.float32(0.999),
+    ),
+    (
+        lambda v: quality.worker_report(_DS, ROWS, min_answers=1, spammer_threshold=v),
         "spammer_threshold",
-        np.float32(0.1),
+        np.float32(0.955),
     ),
 ]
+
+
+def _assert_same_result(a: Any, b: Any, path: str = "result") -> None:
+    """Equal results, recursively: arrays, containers, dataclasses, fitted attributes."""
+    assert type(a) is type(b), path
+    if isinstance(a, np.ndarray):
+        assert a.shape == b.shape, path
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same_result(x, y, f"{path}[{k}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _assert_same_result(a[k], b[k], f"{path}[{k!r}]")
+    elif hasattr(a, "__dict__") and not isinstance(a, type):
+        names = [n for n in vars(a) if n.endswith("_")] or list(vars(a))  # fitted attributes
+        assert names, path
+        for n in names:
+            _assert_same_result(getattr(a, n), getattr(b, n), f"{path}.{n}")
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), path
+    else:
+        assert a == b, path
 
 
 @pytest.mark.parametrize(("call", "name", "good"), CASES, ids=[c[1] for c in CASES])
 def test_public_parameters_take_numpy_scalars_and_refuse_bools_and_nan(
     call: Any, name: str, good: Any
 ) -> None:
-    call(good)
+    # A numpy scalar gives exactly what the same value as a plain Python number gives.
+    plain = good.item()
+    assert type(plain) in (int, float)
+    _assert_same_result(call(good), call(plain))
     for bad in (True, math.nan):
         with pytest.raises(InvalidParameterError, match=f"'{name}'"):
             call(bad)
