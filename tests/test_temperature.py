@@ -172,13 +172,29 @@ def test_self_temperature_leaves_calibrated_posteriors_alone(seed: int) -> None:
 
 
 def test_self_temperature_after_a_warm_start_and_on_a_one_class_crowd() -> None:
-    first = classification(400, 15, 3, 4, seed=5).annotations
-    est = BayesianDawidSkene(backend="numpy").fit(first)
-    later = BayesianDawidSkene(backend="numpy").fit(first, warm_start=est.worker_state_)
-    assert 1.0 <= self_temperature(later) <= 100.0
+    # After a warm start the worker counts also hold an earlier batch's answers, which are not
+    # in annotations_: the temperature must still minimise the naive held-out loss.
+    records = add_copiers(classification(800, 6, 3, 3, seed=3)).annotations.to_records()
+    earlier = BayesianDawidSkene(backend="numpy").fit([r for r in records if r[0] < 400])
+    later = BayesianDawidSkene(backend="numpy").fit(
+        [r for r in records if r[0] >= 400], warm_start=earlier.worker_state_
+    )
+    assert later.worker_state_.n_answers.sum() == len(records)  # both batches counted
+    t = self_temperature(later)
+    grid = np.exp(np.linspace(0.0, np.log(4.0), 41))
+    losses = [_naive_self_loss(later, g) for g in grid]
+    best = int(np.argmin(losses))
+    assert 0 < best < grid.size - 1  # copied answers: an interior optimum above 1
+    assert abs(np.log(t) - np.log(grid[best])) <= np.log(grid[1] / grid[0])
+    assert _naive_self_loss(later, t) <= min(losses) + 1e-6
+    # Every answer agrees: flattening only lowers the predicted probability of the answers (the
+    # naive loss grows with T), so the search stays at its lower end.
     rows = [("a", "w1", "x"), ("a", "w2", "x"), ("b", "w1", "x")]  # "y" is never answered
     same = BayesianDawidSkene().fit(Annotations.from_records(rows, classes=["x", "y"]))
-    assert 1.0 <= self_temperature(same) <= 100.0
+    along = [_naive_self_loss(same, g) for g in (1.0, 1.1, 2.0, 10.0, 100.0)]
+    assert along == sorted(along)
+    assert along[0] < along[-1]
+    assert self_temperature(same) == pytest.approx(1.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(
