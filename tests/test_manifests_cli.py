@@ -14,6 +14,7 @@ import pytest
 
 from manifests._cli_util import progress
 from manifests.cli import main
+from manifests.transforms import split_fraction
 from tests.conftest import dataset_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -245,8 +246,19 @@ def test_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     template = str(tmp_path / "{name}.manifest")
     assert main(["split", PIER, "--part", "train=0.5,test=0.5", "--seed", "1", "-o", template]) == 0
     train, test = _lines(tmp_path / "train.manifest"), _lines(tmp_path / "test.manifest")
-    assert len(train) + len(test) == 6
-    assert "written 6" in capsys.readouterr().err
+    # Each line goes where its source-ref's seeded hash falls among the cumulative fractions.
+    sources = [str(r["source-ref"]) for r in _lines(PIER)]
+    want_train = [s for s in sources if split_fraction(s, seed=1) < 0.5]
+    assert [r["source-ref"] for r in train] == want_train
+    assert [r["source-ref"] for r in test] == [s for s in sources if s not in want_train]
+    assert 0 < len(want_train) < 6  # both parts used: a split that ignores the hash would show
+    assert f"written 6, filtered 0, rejected 0, blank 0; train {len(train)}, test {len(test)}" in (
+        capsys.readouterr().err
+    )
+    # Another seed gives another split of the same lines.
+    assert main(["split", PIER, "--part", "train=0.5,test=0.5", "--seed", "2", "-o", template]) == 0
+    other = [r["source-ref"] for r in _lines(tmp_path / "train.manifest")]
+    assert other == [s for s in sources if split_fraction(s, seed=2) < 0.5] != want_train
     assert main(["split", PIER, "--part", "train=0.5"]) == 2
     assert main(["split", PIER, "--part", "train", "-o", template]) == 2
     assert main(["split", PIER, "--part", "a=0.7,b=0.7", "-o", template]) == 2
@@ -331,7 +343,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_progress_bar_only_when_asked(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert list(progress(range(10), None, enabled=False)) == list(range(10))
     clock = iter(float(t) for t in range(10**6))
@@ -340,7 +352,7 @@ def test_progress_bar_only_when_asked(
     err = capsys.readouterr().err
     assert "lines" in err
     assert err.endswith("\r")
-    assert main(["filter", PIER, "-q", "-o", os.devnull]) == 0
+    assert main(["filter", PIER, "-q", "-o", str(tmp_path / "out.manifest")]) == 0
     assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest: no bar
 
 
