@@ -227,6 +227,9 @@ def test_to_adjustment_and_verification(tmp_path: Path, capsys: pytest.CaptureFi
         == 0
     )
     assert "street-tags-verified" in capsys.readouterr().err
+    # only the line that carries a street-tags label, unchanged, goes to the verification job
+    street = [line for line in Path(MIXED).read_text().splitlines() if '"street-tags"' in line]
+    assert out.read_text().splitlines() == street
     bad_labels = [
         "to-adjustment",
         PIER,
@@ -240,6 +243,9 @@ def test_to_adjustment_and_verification(tmp_path: Path, capsys: pytest.CaptureFi
         str(labels_out),
     ]
     assert main([*bad_labels, "-o", str(out)]) == 1
+    assert "class id 0 is 'heron' in the manifest but 'duck' in --labels" in (
+        capsys.readouterr().err
+    )
 
 
 def test_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
