@@ -514,6 +514,52 @@ def test_split_by_key_rejects_lines_without_it() -> None:
     assert acc.rejections[0].field == "group"
 
 
+def test_stats_count_what_the_lines_hold() -> None:
+    # pier.manifest plus a copy of its first line marked adjusted, counted by hand from the JSON.
+    lines = (DATA / "pier.manifest").read_text(encoding="utf-8").splitlines()
+    adjusted = json.loads(lines[0])
+    adjusted["source-ref"] = "s3://b/i7.jpg"
+    adjusted["pier-metadata"]["adjustment-status"] = "adjusted"
+    lines.append(json.dumps(adjusted))
+    docs = [json.loads(x) for x in lines]
+    bins = 4
+    classes: Counter[str] = Counter()
+    per_image: Counter[int] = Counter()
+    confs, human, labelled, failed = [], Counter(), 0, 0
+    for doc in docs:
+        meta = doc["pier-metadata"]
+        if "pier" not in doc:
+            failed += 1
+            continue
+        labelled += 1
+        human[meta["human-annotated"]] += 1
+        boxes = doc["pier"]["annotations"]
+        classes.update(meta["class-map"][str(b["class_id"])] for b in boxes)
+        per_image[len(boxes)] += 1
+        confs += [o["confidence"] for o in meta["objects"]]
+    hist = [0] * bins
+    for c in confs:
+        hist[min(bins - 1, int(c * bins))] += 1
+
+    stats = compute_stats(read(lines), bins=bins)
+    assert stats.lines == len(lines) == 7
+    got = stats.attributes["pier"].to_dict()
+    assert (got["labelled"], got["failed"]) == (labelled, failed) == (6, 1)
+    assert got["human_annotated"] == {"yes": human["yes"], "no": human["no"]} == {"yes": 5, "no": 1}
+    assert got["classes"] == dict(classes)
+    assert got["boxes_per_image"] == {str(k): v for k, v in sorted(per_image.items())}
+    assert got["confidence"] == {
+        "count": len(confs),
+        "mean": round(sum(confs) / len(confs), 6),
+        "min": min(confs),
+        "max": max(confs),
+        "histogram": hist,
+    }
+    assert hist == [0, 3, 1, 5]  # 0.35, 0.4, 0.4 | 0.55 | 0.77, 0.81, 0.9, 0.9, 0.92
+    assert got["adjustment_status"] == {"adjusted": 1}
+    assert got["types"] == {"groundtruth/object-detection": 7}
+
+
 @pytest.mark.shared
 def test_stats_on_real_files() -> None:
     st = compute_stats(read(dataset_path("groundtruth", "od-birds-yolov5", "output.manifest")))
