@@ -239,11 +239,15 @@ def classification(part: dict[str, Any]) -> str:
 
 def accuracy(part: dict[str, Any]) -> str:
     rows = records(part["data"])
+    means = part["data"].get("means") if isinstance(part["data"], dict) else None
+    if rows and isinstance(means, dict):  # the means row, in the rows' columns
+        rows = [*rows, {k: means[k] for k in rows[0] if k in means}]
     text = [
         "Real crowdsourced data sets of ../shared/datasets, labels against their gold labels, "
         "next to the published numbers (benchmarks/published_accuracy.json, with sources) and "
-        "crowd-kit's methods when installed. Columns as `benchmarks/bench_accuracy.py` reports "
-        "them.",
+        "crowd-kit's methods when installed (MACE: Hovy et al. 2013; MMSR: Ma & Olshevsky "
+        "2020, labels only). Columns as `benchmarks/bench_accuracy.py` reports them; the last "
+        "row is the mean over the sets.",
         "",
         generic_table(rows) if rows else "_bench_accuracy wrote no rows._",
     ]

@@ -4,9 +4,10 @@ Per set: items, workers, answers, K, gold items, accuracy of each method (ties c
 the default estimator's expected calibration error (on all gold items; after the gold-free
 temperature of ``quality.self_temperature``: column ``ECE_self``; then on a random 80% of them
 before and after a temperature fitted on the other 20%, averaged over 5 splits: columns
-``ECE_80`` and ``ECE_T80``), crowd-kit's MV / DS / OneCoinDawidSkene when
-crowd-kit is installed (not with ``--quick``), and the published numbers of
-``benchmarks/published_accuracy.json`` (with their sources). Means over the sets close the table.
+``ECE_80`` and ``ECE_T80``), crowd-kit's MV / DS / OneCoinDawidSkene / MACE / M-MSR when
+crowd-kit is installed (not with ``--quick``; MACE takes about 5 minutes over the 22 sets), and
+the published numbers of ``benchmarks/published_accuracy.json`` (with their sources). Means over
+the sets close the table.
 
 Usage: ``python -m benchmarks.bench_accuracy [--quick] [--sets a,b] [--json PATH]``.
 """
@@ -83,9 +84,16 @@ def load(name: str) -> tuple[Annotations, dict[Any, Any]]:
 
 
 def crowdkit_scores(ann: Annotations, gold: dict[Any, Any]) -> dict[str, float]:
-    """crowd-kit's MV, DS and OneCoinDawidSkene, tie-credited like ours (empty when absent)."""
+    """crowd-kit's methods, tie-credited like ours (empty when crowd-kit is absent).
+
+    MV, DS and OneCoinDawidSkene; MACE (Hovy et al. 2013: each worker a spammer or not, by
+    variational Bayes); M-MSR (Ma & Olshevsky 2020: worker skills from the matrix of their
+    agreements), which gives labels only, scored as one-hot posteriors.
+    """
     try:
         import pandas as pd
+        from crowdkit.aggregation import MACE as CK_MACE
+        from crowdkit.aggregation import MMSR as CK_MMSR
         from crowdkit.aggregation import DawidSkene as CkDS
         from crowdkit.aggregation import MajorityVote as CkMV
         from crowdkit.aggregation import OneCoinDawidSkene as CkOC
@@ -103,9 +111,15 @@ def crowdkit_scores(ann: Annotations, gold: dict[Any, Any]) -> dict[str, float]:
         ("ck_MV", CkMV()),
         ("ck_DS", CkDS(n_iter=100)),
         ("ck_OneCoin", CkOC(n_iter=100)),
+        ("ck_MACE", CK_MACE(random_state=0)),
+        ("ck_MMSR", CK_MMSR(random_state=0)),
     ):
         try:
-            proba = model.fit_predict_proba(df)
+            if hasattr(model, "fit_predict_proba"):
+                proba = model.fit_predict_proba(df)
+            else:  # labels only: a one-hot posterior per task
+                labels = model.fit_predict(df)
+                proba = pd.crosstab(labels.index, labels.to_numpy()).astype(float)
         except Exception as exc:  # crowd-kit failures are reported, not fatal
             print(f"  crowd-kit {name} failed: {exc}", file=sys.stderr)
             continue
@@ -160,7 +174,7 @@ def run(names: list[str], *, crowdkit: bool) -> list[dict[str, Any]]:
 
 
 COLUMNS: tuple[str, ...] = ("MV", "DS", "MDS", "default", "ECE_default", "ECE_self", "ECE_80")
-COLUMNS += ("ECE_T80", "ck_MV", "ck_DS", "ck_OneCoin")
+COLUMNS += ("ECE_T80", "ck_MV", "ck_DS", "ck_OneCoin", "ck_MACE", "ck_MMSR")
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -189,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             head
             + "      MV      DS     MDS default ECE_def ECE_slf  ECE_80 ECE_T80   ck_MV   ck_DS"
-            + " ck_1coin"
+            + " ck_1coin ck_MACE ck_MMSR"
             + " published"
         )
         rows = run(names, crowdkit=not args.quick)

@@ -338,3 +338,17 @@ def test_accuracy_variants_over_seeds_on_a_real_set(
     printed = capsys.readouterr().out
     assert "mean over 4 seeds (0-3)" in printed
     assert "worst vs MV at any seed" in printed
+
+
+def test_accuracy_table_ends_with_the_means_in_the_rows_columns() -> None:
+    rows = [
+        {"dataset": "a", "items": 10, "MV": 0.5, "default": 0.75},
+        {"dataset": "b", "items": 20, "MV": 0.7, "default": 0.85},
+    ]
+    means = {"dataset": "mean", "MV": 0.6, "default": 0.8, "default_minus_MV_worst": 0.1}
+    part = {"status": "ok", "data": {"rows": rows, "means": means}}
+    lines = _report.accuracy(part).splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0].split("|")[1:-1] == [" dataset ", " items ", " MV ", " default "]
+    assert table[-1].replace(" ", "") == "|mean|-|0.6|0.8|"  # no column of its own
+    assert len(table) == 2 + len(rows) + 1  # header, rule, the sets, the means
