@@ -146,10 +146,32 @@ def classification_annotations(
         The label categories in class-id order (the job's ``labelCategories``); default: the
         sorted labels seen.
 
+    Returns
+    -------
+    Annotations
+        One answer per (item, worker); class index ``k`` is ``classes[k]``, the class id the
+        output manifest writes (reference 3.3).
+
     Raises
     ------
     AnnotationError
         Naming the item and worker of an answer without a label or with an unknown one.
+
+    Examples
+    --------
+    >>> from manifests.responses import AnswerRow
+    >>> rows = [AnswerRow("0", "w1", {"crowd-image-classifier": {"label": "Owl"}}),
+    ...         AnswerRow("0", "w2", {"crowd-image-classifier": {"label": "Duck"}}),
+    ...         AnswerRow("1", "w1", {"crowd-image-classifier": {"label": "Owl"}})]
+    >>> ann = classification_annotations(rows, classes=["Duck", "Owl", "Heron"])
+    >>> ann
+    Annotations(n_answers=3, n_items=2, n_workers=2, classes=['Duck', 'Owl', 'Heron'])
+    >>> ann.labels.tolist(), classification_annotations(rows).classes.tolist()
+    ([1, 0, 1], ['Duck', 'Owl'])
+    >>> classification_annotations([AnswerRow("2", "w3", {"crowd-image-classifier": {}})])
+    Traceback (most recent call last):
+    ...
+    consolidation._errors.AnnotationError: item '2', worker 'w3': content: no element with 'label'
     """
     triples = [(r.item, r.worker, label) for r, label in _decoded(rows, answer_label)]
     return Annotations.from_records(triples, _classes_or_none(classes))
@@ -158,7 +180,37 @@ def classification_annotations(
 def multilabel_annotations(
     rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
 ) -> MultiLabelAnnotations:
-    """Encode multi-label answers (lists of class names; an empty list is an answer)."""
+    """Encode multi-label answers (lists of class names; an empty list is an answer).
+
+    Parameters
+    ----------
+    rows : iterable of AnswerRow
+        Answers holding a ``labels`` list (null counts as an empty selection).
+    classes : sequence of str, optional
+        The label categories in class-id order; default: the sorted labels picked.
+
+    Returns
+    -------
+    MultiLabelAnnotations
+        ``votes[a, k]`` tells whether answer ``a`` picked ``classes[k]``.
+
+    Raises
+    ------
+    AnnotationError
+        Naming the item and worker of an answer without a ``labels`` list or with an unknown
+        label.
+
+    Examples
+    --------
+    >>> from manifests.responses import AnswerRow
+    >>> element = "crowd-image-classifier-multi-select"
+    >>> rows = [AnswerRow("0", "w1", {element: {"labels": ["bicycle", "pedestrian"]}}),
+    ...         AnswerRow("0", "w2", {element: {"labels": []}}),
+    ...         AnswerRow("1", "w1", {element: {"labels": ["pedestrian"]}})]
+    >>> ann = multilabel_annotations(rows, classes=["pedestrian", "car", "bicycle"])
+    >>> ann.items.tolist(), ann.votes.astype(int).tolist()
+    ([0, 0, 1], [[1, 0, 1], [0, 0, 0], [1, 0, 0]])
+    """
     triples = [(r.item, r.worker, labels) for r, labels in _decoded(rows, answer_labels)]
     return MultiLabelAnnotations.from_records(triples, _classes_or_none(classes))
 
@@ -166,7 +218,42 @@ def multilabel_annotations(
 def box_annotations(
     rows: Iterable[AnswerRow], classes: Sequence[str] | None = None
 ) -> BoxAnnotations:
-    """Encode bounding-box answers; a worker who drew nothing still counts as having answered."""
+    """Encode bounding-box answers; a worker who drew nothing still counts as having answered.
+
+    Parameters
+    ----------
+    rows : iterable of AnswerRow
+        Answers holding ``boundingBoxes`` (null or empty: no box) and, optionally,
+        ``inputImageProperties`` (the image size, used to clip fused boxes).
+    classes : sequence of str, optional
+        The label categories in class-id order; default: the sorted labels drawn.
+
+    Returns
+    -------
+    BoxAnnotations
+
+    Raises
+    ------
+    AnnotationError
+        Naming the item and worker of a malformed answer or box.
+
+    Examples
+    --------
+    Two workers draw the same heron, a third draws nothing (reference 3.8):
+
+    >>> from manifests.responses import AnswerRow
+    >>> image = {"width": 1024, "height": 683}
+    >>> heron = {"label": "heron", "left": 212, "top": 88, "width": 302, "height": 270}
+    >>> def answer(*boxes):
+    ...     return {"boundingBox": {"boundingBoxes": list(boxes) or None,
+    ...                             "inputImageProperties": image}}
+    >>> rows = [AnswerRow("7", "w1", answer(heron)),
+    ...         AnswerRow("7", "w2", answer(dict(heron, left=210, top=90))),
+    ...         AnswerRow("7", "w3", answer())]
+    >>> ann = box_annotations(rows, classes=["heron", "gull", "duck"])
+    >>> ann.n_boxes, ann.workers_per_item.tolist(), ann.image_sizes.tolist()
+    (2, [3], [[1024.0, 683.0]])
+    """
     answers = [
         (r.item, r.worker, list(ans.boxes), (ans.image_width, ans.image_height))
         for r, ans in _decoded(rows, answer_boxes)
@@ -296,6 +383,27 @@ def box_contents(
     Items without boxes get ``annotations: []``, ``objects: []`` and ``class-map: {}``. Class
     ids are positions in the estimator's classes (the job's label categories when given).
     ``image_size`` is written when the size is known (depth 3, as the service writes).
+
+    Examples
+    --------
+    Image ``7``: both workers drew the heron, one drew a duck; image ``8``: nothing drawn.
+
+    >>> from consolidation import BoxConsolidator
+    >>> rows = [("7", "w1", "heron", 212, 88, 302, 270), ("7", "w2", "heron", 210, 90, 300, 268),
+    ...         ("7", "w2", "duck", 640, 410, 55, 40)]
+    >>> model = BoxConsolidator().fit(rows, answered=[("8", "w1")],
+    ...                               classes=["heron", "gull", "duck"])
+    >>> seven, eight = box_contents(model, job_name="labeling-job/birds",
+    ...                             image_sizes={"7": (1024, 683)},
+    ...                             date="2024-03-02T11:42:05.730112")
+    >>> seven.value
+    {'image_size': [{'width': 1024, 'height': 683, 'depth': 3}],
+     'annotations': [{'class_id': 0, 'left': 211.0, 'top': 89.0, 'width': 301.0, 'height': 269.0},
+                     {'class_id': 2, 'left': 640.0, 'top': 410.0, 'width': 55.0, 'height': 40.0}]}
+    >>> seven.metadata["objects"], seven.metadata["class-map"]
+    ([{'confidence': 0.99}, {'confidence': 0.5}], {'0': 'heron', '2': 'duck'})
+    >>> eight.value, eight.metadata["objects"], eight.metadata["class-map"]
+    ({'annotations': []}, [], {})
     """
     classes = [str(c) for c in estimator.classes_.tolist()]
     out = estimator.boxes_
