@@ -250,3 +250,19 @@ def test_a_throttled_s3_state_read_is_not_a_first_batch(
     assert len(out) == 10  # the batch is consolidated without the state...
     assert store[("bucket", "state.json")] == kept  # ...which is not overwritten by one batch
     assert "SlowDown" in caplog.text
+
+
+def test_unknown_label_names_its_item_and_worker() -> None:
+    # The documented error names the item and worker, as for multi-label and boxes; the
+    # encoder alone said only "row 1", which matches nothing in a worker-response folder.
+    from consolidation._errors import AnnotationError
+    from consolidation.groundtruth import classification_annotations
+    from manifests.responses import AnswerRow
+
+    rows = [
+        AnswerRow("14", "w1", {"crowd-image-classifier": {"label": "Owl"}}),
+        AnswerRow("14", "w2", {"crowd-image-classifier": {"label": "Dodo"}}),
+    ]
+    with pytest.raises(AnnotationError, match="item '14', worker 'w2': label 'Dodo' is not one"):
+        classification_annotations(rows, ["Owl", "Duck"])
+    assert classification_annotations(rows[:1], ["Owl", "Duck"]).labels.tolist() == [0]
