@@ -47,6 +47,16 @@ class CopyingPair:
         The share expected if they answered independently, under the fitted model.
     z : float
         ``(observed - expected agreements) / standard deviation`` under independence.
+
+    Examples
+    --------
+    >>> from consolidation import DawidSkene
+    >>> from consolidation.simulate import add_copiers, classification
+    >>> sim = add_copiers(classification(600, 12, 3, 4, seed=0), fraction=0.2, seed=1)
+    >>> ds = DawidSkene(backend="numpy").fit(sim.annotations)
+    >>> p = copying_pairs(ds, sim.annotations)[0]
+    >>> p.worker_a, p.worker_b, p.shared, p.agreement, round(p.expected, 2), round(p.z, 1)
+    (5, 12, 204, 1.0, 0.66, 10.3)
     """
 
     worker_a: Any

@@ -27,6 +27,14 @@ class ReviewItem:
 
     ``reason`` is ``"tie"`` (the top posterior is shared), ``"disagreement"`` (the label
     overrules the workers' plurality vote) or ``"low_posterior"``.
+
+    Examples
+    --------
+    >>> from consolidation import MajorityVote
+    >>> rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "x"), ("b", "w2", "x")]
+    >>> review_queue(MajorityVote(tie_break="first").fit(rows), annotations=rows)
+    [ReviewItem(item_id='a', label='x', confidence=0.5, reason='tie', runner_up='y', margin=0.0,
+                n_answers=2)]
     """
 
     item_id: Any
@@ -40,7 +48,19 @@ class ReviewItem:
 
 @dataclass(frozen=True)
 class AnswerGain:
-    """Expected benefit of one more answer on an item (see :func:`next_answer_gain`)."""
+    """Expected benefit of one more answer on an item (see :func:`next_answer_gain`).
+
+    Examples
+    --------
+    Item ``a`` is a tie; one more answer from a worker who agrees with the consensus 3 times
+    in 4 would lower its error probability from 0.5 to 0.25:
+
+    >>> from consolidation import MajorityVote
+    >>> rows = [("a", "w1", "x"), ("a", "w2", "y"), ("b", "w1", "x"), ("b", "w2", "x")]
+    >>> g = next_answer_gain(MajorityVote(tie_break="first").fit(rows), rows)[0]
+    >>> g.item_id, g.label, g.confidence, g.gain, round(g.entropy_gain, 3)
+    ('a', 'x', 0.5, 0.25, 0.131)
+    """
 
     item_id: Any
     label: Any

@@ -170,6 +170,14 @@ class Calibration:
     n : int
         Items scored.
     bins : tuple of CalibrationBin
+
+    Examples
+    --------
+    >>> cal = calibration([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]], [0, 0, 0, 1])
+    >>> round(cal.ece, 3), round(cal.mce, 3), round(cal.brier, 3), cal.n
+    (0.1, 0.1, 0.27, 4)
+    >>> [(b.lower, b.count, b.confidence, b.accuracy) for b in cal.bins if b.count]
+    [(0.6, 2, 0.6, 0.5), (0.9, 2, 0.9, 1.0)]
     """
 
     ece: float

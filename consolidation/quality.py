@@ -129,7 +129,23 @@ class WorkerRow:
 
 @dataclass(frozen=True)
 class WorkerReport(Sequence[WorkerRow]):
-    """Per-worker quality: a sequence of :class:`WorkerRow` in the estimator's worker order."""
+    """Per-worker quality: a sequence of :class:`WorkerRow` in the estimator's worker order.
+
+    Built by :func:`worker_report`; ``classes`` and ``method`` (the estimator's class name)
+    describe the fit.
+
+    Examples
+    --------
+    >>> from consolidation import DawidSkene
+    >>> rows = [(i, w, i % 2) for i in range(40) for w in ("a", "b", "c")]
+    >>> rows += [(i, "s", 0) for i in range(40)]  # always answers 0
+    >>> report = worker_report(DawidSkene(backend="numpy").fit(rows), rows)
+    >>> len(report), report.method, [r.worker_id for r in report.flagged("spammer")]
+    (4, 'DawidSkene', ['s'])
+    >>> worst = report.to_rows()[0]
+    >>> worst["worker"], worst["answers"], round(worst["accuracy"], 2), worst["flags"]
+    ('s', 40, 0.5, 'spammer;hammer')
+    """
 
     rows: tuple[WorkerRow, ...]
     classes: tuple[Any, ...]
@@ -362,6 +378,29 @@ def plot_confusions(
     ------
     ImportError
         When matplotlib is not installed (the message says how to install it).
+    InvalidParameterError
+        When no worker has a confusion matrix (majority vote); raised before matplotlib is
+        imported.
+
+    Examples
+    --------
+    Drawing needs matplotlib, so the doctest run skips that line:
+
+    >>> import os, tempfile
+    >>> from consolidation import DawidSkene, MajorityVote
+    >>> rows = [(i, w, i % 2) for i in range(40) for w in ("a", "b", "c")]
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> png = os.path.join(folder.name, "workers.png")
+    >>> plot_confusions(DawidSkene(backend="numpy").fit(rows), png, annotations=rows)
+    ... # doctest: +SKIP
+    '...workers.png'
+    >>> plot_confusions(MajorityVote().fit(rows), png, annotations=rows)
+    Traceback (most recent call last):
+    ...
+    consolidation._errors.InvalidParameterError: ...; expected an estimator with confusion matrices
+    >>> os.path.exists(png)
+    False
+    >>> folder.cleanup()
     """
     from ._plots import draw_confusions
 
