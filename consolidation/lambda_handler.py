@@ -68,7 +68,44 @@ _OUTPUTS = ("builtin", "custom")
 
 
 class Settings:
-    """The handler's settings, from the environment (see the module docstring)."""
+    """The handler's settings, from the environment (see the module docstring).
+
+    Parameters
+    ----------
+    task : {"auto", "classification", "multilabel", "boxes"}, default "auto"
+        ``CONSOLIDATION_TASK``; ``auto`` detects the task from the answer content.
+    method : str, default "default"
+        ``CONSOLIDATION_METHOD``: ``default``, ``mds``, ``mds-service``, ``ds`` or ``mv``.
+    output : {"builtin", "custom"}, default "builtin"
+        ``CONSOLIDATION_OUTPUT``.
+    state : str, optional
+        ``CONSOLIDATION_STATE``: path or ``s3://`` URI of the worker state (an empty string
+        means none).
+
+    Raises
+    ------
+    InvalidParameterError
+        A :class:`ValueError` naming the environment variable whose value is not allowed.
+
+    Examples
+    --------
+    >>> settings = Settings(method="mv")
+    >>> settings.task, settings.method, settings.output, settings.state
+    ('auto', 'mv', 'builtin', None)
+
+    :meth:`from_env` reads the four ``CONSOLIDATION_*`` variables from ``os.environ``, or from
+    any mapping given; a missing or empty variable keeps its default:
+
+    >>> env = {"CONSOLIDATION_METHOD": "ds", "CONSOLIDATION_OUTPUT": "",
+    ...        "CONSOLIDATION_STATE": "s3://my-bucket/consolidation/workers.json"}
+    >>> vars(Settings.from_env(env))
+    {'task': 'auto', 'method': 'ds', 'output': 'builtin',
+     'state': 's3://my-bucket/consolidation/workers.json'}
+    >>> Settings(method="em")
+    Traceback (most recent call last):
+    ...
+    consolidation._errors.InvalidParameterError: ... 'CONSOLIDATION_METHOD': 'em'; expected ...
+    """
 
     def __init__(
         self,
