@@ -401,8 +401,8 @@ def box_contents(
     >>> from consolidation import BoxConsolidator
     >>> rows = [("7", "w1", "heron", 212, 88, 302, 270), ("7", "w2", "heron", 210, 90, 300, 268),
     ...         ("7", "w2", "duck", 640, 410, 55, 40)]
-    >>> model = BoxConsolidator().fit(rows, answered=[("8", "w1")],
-    ...                               classes=["heron", "gull", "duck"])
+    >>> model = BoxConsolidator(backend="numpy").fit(rows, answered=[("8", "w1")],
+    ...                                              classes=["heron", "gull", "duck"])
     >>> seven, eight = box_contents(model, job_name="labeling-job/birds",
     ...                             image_sizes={"7": (1024, 683)},
     ...                             date="2024-03-02T11:42:05.730112")
