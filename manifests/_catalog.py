@@ -97,7 +97,30 @@ def label_category_document(labels: Sequence[str], **extra: Any) -> dict[str, An
 def write_label_categories(
     labels: Sequence[str], path: str | os.PathLike[str], **extra: Any
 ) -> None:
-    """Write :func:`label_category_document` as one line of compact UTF-8 JSON."""
+    """Write :func:`label_category_document` as one line of compact UTF-8 JSON.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Class names; class id ``k`` is ``labels[k]`` (reference 3.9).
+    path : path-like
+        The file to write (replaced if it exists).
+    **extra
+        Other top-level keys of the document.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "labels.json")
+    >>> write_label_categories(["heron", "gull", "duck"], path)
+    >>> with open(path, encoding="utf-8") as fh:
+    ...     print(fh.read(), end="")
+    {"document-version":"2018-11-28","labels":[{"label":"heron"},{"label":"gull"},{"label":"duck"}]}
+    >>> read_label_categories(path)
+    ['heron', 'gull', 'duck']
+    >>> folder.cleanup()
+    """
     text = json.dumps(
         label_category_document(labels, **extra), ensure_ascii=False, separators=(",", ":")
     )
@@ -133,7 +156,22 @@ def parse_label_categories(text: str) -> list[str]:
 
 
 def read_label_categories(path: str | os.PathLike[str]) -> list[str]:
-    """:func:`parse_label_categories` of a file."""
+    r""":func:`parse_label_categories` of a file.
+
+    The file may be a label-category document (reference 3.9), a JSON list of names or one name
+    per line; a UTF-8 byte-order mark is ignored.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "classes.txt")
+    >>> with open(path, "w", encoding="utf-8") as fh:
+    ...     _ = fh.write("heron\ngull\n\nduck\n")
+    >>> read_label_categories(path)
+    ['heron', 'gull', 'duck']
+    >>> folder.cleanup()
+    """
     with open(path, encoding="utf-8") as fh:
         return parse_label_categories(fh.read())
 

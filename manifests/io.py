@@ -158,10 +158,34 @@ def _unreadable(name: str, lineno: int, exc: BaseException) -> ManifestError:
 
 
 class Reader:
-    """Iterator of :class:`~manifests.records.Record` over the lines of a manifest.
+    r"""Iterator of :class:`~manifests.records.Record` over the lines of a manifest.
 
     Returned by :func:`read`; see there. It closes the file it opened itself (when exhausted, on
     :meth:`close`, or at the end of a ``with`` block) and never a file object it was given.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "input.manifest")
+    >>> with open(path, "w", encoding="utf-8") as fh:
+    ...     _ = fh.write('{"source-ref": "s3://b/1.jpg"}\n\nnot json\n{"source-ref": "s3://b/2.jpg"}\n')
+    >>> acc = Accounting(on_error="collect")
+    >>> with Reader(path, accounting=acc) as reader:
+    ...     [r["source-ref"] for r in reader]
+    ['s3://b/1.jpg', 's3://b/2.jpg']
+    >>> acc.summary()
+    'read 3, written 0, filtered 0, rejected 1, blank 1'
+    >>> acc.rejections[0].lineno, acc.rejections[0].reason
+    (3, 'invalid JSON: Expecting value (column 1)')
+
+    Stopping early: the ``with`` block closes the file, and lines not reached are not counted.
+
+    >>> with read(path) as reader:
+    ...     first = next(reader)
+    >>> first.lineno, reader.accounting.read, reader.progress
+    (1, 1, None)
+    >>> folder.cleanup()
     """
 
     def __init__(

@@ -262,6 +262,24 @@ def load_json_uri(uri: str | os.PathLike[str]) -> Any:
     failure to fetch the object (boto3 missing, no credentials, no such key, no network) raises
     :class:`~manifests.errors.ManifestError` naming the URI, with the boto3/botocore exception
     chained; botocore is never imported here, so its exception types are not named.
+
+    Examples
+    --------
+    A worker-response file (reference 3.8), gzip-compressed, read by path and by ``file://`` URI:
+
+    >>> import gzip, json, os, pathlib, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "worker response.json.gz")
+    >>> answer = {"workerId": "private.us-west-2.7f3c0d9e1a2b4c5d",
+    ...           "answerContent": {"crowd-image-classifier": {"label": "Parrot"}}}
+    >>> with gzip.open(path, "wt", encoding="utf-8") as fh:
+    ...     json.dump({"answers": [answer]}, fh)
+    >>> load_json_uri(path)["answers"][0]["answerContent"]
+    {'crowd-image-classifier': {'label': 'Parrot'}}
+    >>> uri = pathlib.Path(path).as_uri()
+    >>> uri.endswith("/worker%20response.json.gz"), load_json_uri(uri) == {"answers": [answer]}
+    (True, True)
+    >>> folder.cleanup()
     """
     text = os.fspath(uri)
     if text.startswith("s3://"):

@@ -80,7 +80,21 @@ class AttributeStats:
 
 @dataclass
 class ManifestStats:
-    """Statistics of a whole manifest (see :func:`compute_stats`)."""
+    """Statistics of a whole manifest (see :func:`compute_stats`).
+
+    ``lines`` counts the lines summarised, ``data_keys`` their data keys (``source-ref``,
+    ``source``), ``attributes`` maps each label attribute to its :class:`AttributeStats`.
+
+    Examples
+    --------
+    >>> from manifests.io import read
+    >>> lines = ['{"source": "a", "tone": 1, "tone-metadata": {"class-name": "positive", '
+    ...          '"confidence": 0.67, "type": "groundtruth/text-classification"}}',
+    ...          '{"source": "b"}']
+    >>> st = compute_stats(read(lines))
+    >>> st.lines, dict(st.data_keys), {name: a.labelled for name, a in st.attributes.items()}
+    (2, {'source': 2}, {'tone': 1})
+    """
 
     lines: int = 0
     bins: int = 10

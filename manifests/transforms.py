@@ -72,7 +72,19 @@ _AGGREGATES: dict[str, Callable[[Sequence[float]], float]] = {
 
 
 def line_status(label: Label | None) -> Status:
-    """``"unlabelled"`` (no such label), ``"failed"`` (metadata only) or ``"labelled"``."""
+    """``"unlabelled"`` (no such label), ``"failed"`` (metadata only) or ``"labelled"``.
+
+    A failed object has label metadata but no label value, or a ``failure-reason`` (reference
+    3.2); these are the states :func:`filter_records` selects with ``status``.
+
+    Examples
+    --------
+    >>> meta = {"type": "groundtruth/text-classification", "job-name": "labeling-job/tone"}
+    >>> done = Record({"source": "a", "tone": 1, "tone-metadata": dict(meta, confidence=0.67)})
+    >>> expired = Record({"source": "b", "tone-metadata": meta})
+    >>> [line_status(r.label("tone")) for r in (done, expired, Record({"source": "c"}))]
+    ['labelled', 'failed', 'unlabelled']
+    """
     if label is None:
         return "unlabelled"
     return "failed" if label.failed else "labelled"
