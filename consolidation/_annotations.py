@@ -223,7 +223,7 @@ class Annotations(EncodedIds):
         _check_lengths(it_raw, wk_raw, lb_raw)
         it, item_ids = encode_ids(it_raw)
         wk, worker_ids = encode_ids(wk_raw)
-        lb, cls_arr = encode_labels(lb_raw, classes)
+        lb, cls_arr = encode_labels(lb_raw, classes, it_raw, wk_raw)
         keep = dedupe(it, wk, item_ids, worker_ids, duplicates)
         if keep is not None:
             it, wk, lb = it[keep], wk[keep], lb[keep]

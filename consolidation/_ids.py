@@ -226,8 +226,16 @@ def _sorted_labels(values: NDArray[Any]) -> NDArray[Any]:
 
 
 def encode_labels(
-    labels: NDArray[Any], classes: Sequence[Any] | None
+    labels: NDArray[Any],
+    classes: Sequence[Any] | None,
+    items: NDArray[Any] | None = None,
+    workers: NDArray[Any] | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[Any]]:
+    """Encode ``labels`` as positions in ``classes`` (default: the sorted distinct labels).
+
+    ``items`` and ``workers`` (the raw ids, aligned with ``labels``) name the answer of a label
+    that is none of the classes.
+    """
     cls = _sorted_labels(labels) if classes is None else class_array(classes)
     if cls.size < 2:
         raise AnnotationError(
@@ -238,8 +246,12 @@ def encode_labels(
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         row = int(bad[0])
+        label, known = show_id(labels[row]), cls.tolist()
+        if items is None or workers is None:
+            raise AnnotationError(f"label {label} in row {row} is not one of the classes {known!r}")
         raise AnnotationError(
-            f"label {show_id(labels[row])} in row {row} is not one of the classes {cls.tolist()!r}"
+            f"item {show_id(items[row])}, worker {show_id(workers[row])}: label {label} in row "
+            f"{row} is not one of the classes {known!r}"
         )
     return codes, cls
 

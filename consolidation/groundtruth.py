@@ -173,18 +173,8 @@ def classification_annotations(
     ...
     consolidation._errors.AnnotationError: item '2', worker 'w3': content: no element with 'label'
     """
-    pairs = list(_decoded(rows, answer_label))
-    names = _classes_or_none(classes)
-    if names is not None:  # checked here: the encoder would only name the row number
-        known = set(names)
-        for r, label in pairs:
-            if label not in known:
-                raise AnnotationError(
-                    f"item {r.item!r}, worker {r.worker!r}: label {label!r} is not one of the "
-                    f"classes {names!r}"
-                )
-    triples = [(r.item, r.worker, label) for r, label in pairs]
-    return Annotations.from_records(triples, names)
+    triples = [(r.item, r.worker, label) for r, label in _decoded(rows, answer_label)]
+    return Annotations.from_records(triples, _classes_or_none(classes))
 
 
 def multilabel_annotations(

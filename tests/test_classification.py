@@ -366,7 +366,10 @@ def test_annotations_duplicates_policy() -> None:
         (lambda: Annotations.from_records([]), "no answers"),
         (lambda: Annotations.from_arrays([1, 2], ["a"], [0, 1]), "same length"),
         (lambda: Annotations.from_records([(1, "a", "x"), (2, "b", "x")]), "at least 2 classes"),
-        (lambda: Annotations.from_records([(1, "a", "z")], classes=["x", "y"]), "'z' in row 0"),
+        (
+            lambda: Annotations.from_records([(1, "a", "z")], classes=["x", "y"]),
+            "item 1, worker 'a': label 'z' in row 0",
+        ),
         (lambda: Annotations.from_records([(1, None, "x"), (2, "b", "y")]), "missing worker"),
         (lambda: Annotations.from_arrays([1.0, np.nan], ["a", "b"], [0, 1]), "missing item"),
         (lambda: Annotations.from_records([(1, "a")]), "row 0 must be"),

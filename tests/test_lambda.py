@@ -263,6 +263,7 @@ def test_unknown_label_names_its_item_and_worker() -> None:
         AnswerRow("14", "w1", {"crowd-image-classifier": {"label": "Owl"}}),
         AnswerRow("14", "w2", {"crowd-image-classifier": {"label": "Dodo"}}),
     ]
-    with pytest.raises(AnnotationError, match="item '14', worker 'w2': label 'Dodo' is not one"):
+    message = "item '14', worker 'w2': label 'Dodo' in row 1 is not one"
+    with pytest.raises(AnnotationError, match=message):
         classification_annotations(rows, ["Owl", "Duck"])
     assert classification_annotations(rows[:1], ["Owl", "Duck"]).labels.tolist() == [0]
