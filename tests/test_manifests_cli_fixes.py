@@ -204,17 +204,28 @@ def test_run_command_broken_pipe_is_141(monkeypatch: pytest.MonkeyPatch) -> None
     assert messages == []
 
 
-def test_reader_going_away_exits_141_without_a_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "lines"),
+    [
+        ([], 20000),  # far more than a pipe holds: a write after the reader left fails
+        # -u (PYTHONUNBUFFERED): one write of one batch, of which the pipe takes only a part;
+        # the rest must not be dropped in silence
+        (["-u"], 500),
+    ],
+)
+def test_reader_going_away_exits_141_without_a_message(
+    tmp_path: Path, flags: list[str], lines: int
+) -> None:
     import os
     import subprocess
     import sys
 
     line = Path(PIER).read_text(encoding="utf-8").splitlines()[0]
     big = tmp_path / "big.manifest"
-    big.write_text((line + "\n") * 20000, encoding="utf-8")  # far more than a pipe holds
+    big.write_text((line + "\n") * lines, encoding="utf-8")
     repo = str(Path(__file__).resolve().parents[1])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "manifests.cli", "validate", str(big), "-o", "-"],
+        [sys.executable, *flags, "-m", "manifests.cli", "validate", str(big), "-o", "-"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": repo},
