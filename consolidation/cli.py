@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 from manifests._cli_util import count_type, run_command
@@ -413,9 +414,15 @@ def check_outputs(args: argparse.Namespace) -> None:
         raise UsageError(f"{' and '.join(to_stdout)} both name standard output (-)")
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     check_outputs(args)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except InvalidParameterError as exc:  # the user's option, in the user's words
+        flag = "--" + exc.name.replace("_", "-")
+        if any(a == flag or a.startswith(flag + "=") for a in argv):
+            raise UsageError(f"{flag} {exc.value}: expected {exc.allowed}") from exc
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -432,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 1 on invalid input, 2 on a usage error.
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2)
@@ -441,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.n_classes is None:
             args.n_classes = 3
     return run_command(
-        lambda: _run(args),
+        lambda: _run(args, argv),
         err,
         invalid=(InputError, AnnotationError),
         usage=(InvalidParameterError,),

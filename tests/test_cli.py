@@ -652,7 +652,7 @@ def test_multilabel_union_and_threshold(tmp_path: Path, capsys: pytest.CaptureFi
     )
     bad = capsys.readouterr()
     assert bad.out == ""
-    assert "parameter 'threshold': 2.0; expected a finite number in [0, 1]" in bad.err
+    assert "--threshold 2.0: expected a finite number in [0, 1]" in bad.err
     assert main(["multilabel", path, "-m", "mv", "--threshold", "0.9"]) == 2  # union ignores it
     assert "--threshold goes with --output-rule threshold" in capsys.readouterr().err
 
@@ -1130,3 +1130,15 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"gt-consolidate: {path}: <file>: not valid JSON")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("given", [["--iou-threshold", "2"], ["--iou-threshold=2"]])
+def test_a_bad_option_value_is_named_by_its_option(
+    given: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = str(Path(__file__).parent / "data" / "manifests" / "gt-recipe-payload.json")
+    assert main(["boxes", payload, *given]) == 2
+    bad = capsys.readouterr()
+    assert bad.out == ""
+    assert "gt-consolidate: --iou-threshold 2.0: expected a finite number in (0, 1]" in bad.err
+    assert "parameter" not in bad.err
