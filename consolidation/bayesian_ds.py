@@ -60,7 +60,7 @@ from ._annotations import Annotations
 from ._checks import check_count, check_real
 from ._dirichlet import dirichlet_stats, kl_dirichlet, pooled_mean
 from ._errors import InvalidParameterError
-from ._kernels.em import column_sums, e_step, group_sums, m_step_counts, max_change
+from ._kernels.em import column_sums, e_step_tracked, group_sums, m_step_counts
 from ._threads import check_n_jobs, map_ordered, raise_if_cancelled
 from .dawid_skene import _EMConsolidator
 from .worker_state import WorkerState
@@ -406,7 +406,7 @@ class BayesianDawidSkene(_EMConsolidator):
         max_iter: int,
         mix: F64 | None = None,
     ) -> _Run:
-        """Mean-field iterations from state posteriors ``q`` (updated in place).
+        """Mean-field iterations from state posteriors ``q`` (its buffer is reused).
 
         ``start_prior``: the shared confusion pseudo-counts ``beta`` (label, state), the warm
         start's counts per worker (w, label, state), and the pooled strength (None: ``beta`` is
@@ -437,7 +437,8 @@ class BayesianDawidSkene(_EMConsolidator):
         # Convergence is judged on the (class, subtype) state posteriors, not on the class
         # marginals: EBCC can sit for tens of iterations on a plateau where the classes barely
         # move while the subtypes regroup, and stopping there cost up to 9 points (zencrowd_us).
-        last = q.copy()  # the previous iteration's q
+        other = np.empty_like(q)  # each E-step writes here and measures its change from q
+        totals = column_sums(q)
         for _ in range(int(max_iter)):
             raise_if_cancelled()  # another setting failed, or Ctrl-C: stop here
             if pooled is not None and elog_mu is not None:
@@ -451,7 +452,7 @@ class BayesianDawidSkene(_EMConsolidator):
                     log_beta_prior = dirichlet_stats(prior, 1, backend, out=mu, work=scratch)[1]
             m_step_counts(backend, *by_answer, q, counts)
             np.add(counts, prior, out=mu)
-            class_sub = column_sums(q).reshape(k, m)
+            class_sub = totals.reshape(k, m)
             eta = eta0 + class_sub
             elog_eta, _ = dirichlet_stats(eta, 1, backend)
             if mix is None:
@@ -462,7 +463,10 @@ class BayesianDawidSkene(_EMConsolidator):
                 elog_nu, kl_nu = log_mix, 0.0
             log_prior = elog_eta + elog_nu[:, None]
             elog_mu, log_beta_mu = dirichlet_stats(mu, 1, backend, out=elog_buf, work=scratch)
-            log_z = float(e_step(backend, *by_item, elog_mu, log_prior.reshape(s), q))
+            log_z, moved = e_step_tracked(
+                backend, *by_item, elog_mu, log_prior.reshape(s), other, q, totals
+            )
+            q, other = other, q
             kl_mu = (
                 log_beta_prior
                 - log_beta_mu
@@ -470,13 +474,13 @@ class BayesianDawidSkene(_EMConsolidator):
             )
             elbo = log_z - kl_mu - kl_dirichlet(eta, eta0, 1, backend) - kl_nu
             lls.append(elbo)
-            if max_change(last, q) <= self.tol:
+            if moved <= self.tol:
                 converged = True
                 break
         # Parameters consistent with the final posteriors.
         m_step_counts(backend, *by_answer, q, counts)
         np.add(counts, prior, out=mu)
-        eta = eta0 + column_sums(q).reshape(k, m)
+        eta = eta0 + totals.reshape(k, m)
         return lls[-1], q, mu, eta, lls, converged, (beta, stored, pooled)
 
 

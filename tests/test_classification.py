@@ -553,9 +553,9 @@ def test_m_step_runs_depend_on_the_input_shape_only() -> None:
 def test_row_blocked_passes_equal_whole_array_ones(
     monkeypatch: pytest.MonkeyPatch, block_bytes: int, n: int, s: int, size: int
 ) -> None:
-    # normalise, group_sums and max_change run block by block of rows; whatever the block (one
-    # row, a few rows not dividing n, the whole array), the results are those of plain passes
-    # over the whole arrays, bit for bit, with columns added left to right.
+    # normalise, normalise_tracked and group_sums run block by block of rows; whatever the block
+    # (one row, a few rows not dividing n, the whole array), the results are those of plain
+    # passes over the whole arrays, bit for bit, with columns added left to right.
     from consolidation._kernels import em
 
     monkeypatch.setattr(em, "_BLOCK_BYTES", block_bytes)
@@ -564,15 +564,23 @@ def test_row_blocked_passes_equal_whole_array_ones(
     logs[rng.random((n, s)) < 0.2] = -np.inf  # flushed terms
     logs[np.arange(n), rng.integers(0, s, n)] = 0.0  # the row maximum, shifted to 0
     top = rng.normal(size=n)
-    post = logs.copy()
-    ll = em.normalise(post, top)
     want = np.exp(logs)
     sums = want[:, 0].copy()
     for j in range(1, s):
         sums += want[:, j]
     want /= sums[:, None]
-    np.testing.assert_array_equal(post, want)
-    assert ll == float((np.log(sums) + top).sum())
+    want_ll = float((np.log(sums) + top).sum())
+    previous = rng.random((n, s))
+    for backend in ("numpy", "numba"):
+        post = logs.copy()
+        assert em.normalise(post, top, backend) == want_ll
+        np.testing.assert_array_equal(post, want)
+        post, totals = logs.copy(), np.full(s, np.nan)
+        ll, moved = em.normalise_tracked(post, top, backend, previous, totals)
+        assert ll == want_ll
+        np.testing.assert_array_equal(post, want)
+        np.testing.assert_array_equal(totals, want.sum(axis=0))  # rows added in order
+        assert moved == float(np.abs(want - previous).max())
 
     a = rng.random((n, s))
     out = np.full((n, s // size), np.nan)
@@ -581,11 +589,6 @@ def test_row_blocked_passes_equal_whole_array_ones(
     for j in range(1, size):
         naive += runs[:, :, j]
     np.testing.assert_array_equal(em.group_sums(a, size, out), naive)
-
-    last, now = rng.random((n, s)), rng.random((n, s))
-    expected = float(np.abs(last - now).max())
-    assert em.max_change(last, now) == expected
-    np.testing.assert_array_equal(last, now)
 
 
 def test_majority_vote_weights_only_count_by_their_ratios() -> None:

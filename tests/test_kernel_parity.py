@@ -20,7 +20,17 @@ from consolidation import simulate
 from consolidation._kernels import Kernel, numba_available
 from consolidation._kernels._backend import Backend
 from consolidation._kernels.digamma import DIGAMMA_GAMMALN, digamma_gammaln
-from consolidation._kernels.em import _accumulate, _m_step, _m_step_runs, e_step, m_step_in_runs
+from consolidation._kernels.em import (
+    _accumulate,
+    _m_step,
+    _m_step_runs,
+    _scale_rows,
+    _scale_rows_tracked,
+    e_step,
+    e_step_tracked,
+    m_step_in_runs,
+    normalise,
+)
 from consolidation._kernels.iou import (
     CLUSTER,
     IOU_MATRIX,
@@ -80,6 +90,32 @@ def _run_e_step(backend: Backend) -> Outputs:
     post = np.empty((int(n_items), log_prior.size))
     loglik = e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post)
     return post, np.array([loglik])
+
+
+def _shifted_logs(n: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log-terms minus their row maximum (some flushed to -inf), and the maxima."""
+    rng = np.random.default_rng(6)
+    logs = -40 * rng.random((n, s))
+    logs[rng.random((n, s)) < 0.2] = -np.inf
+    logs[np.arange(n), rng.integers(0, s, n)] = 0.0
+    return logs, rng.normal(size=n)
+
+
+def _run_normalise(backend: Backend) -> Outputs:
+    post, top = _shifted_logs(3001, 7)
+    loglik = normalise(post, top, backend)
+    return post, np.array([loglik])
+
+
+def _run_e_step_tracked(backend: Backend) -> Outputs:
+    items, workers, labels, indptr, n_items, n_workers = _answers()
+    log_emit, log_prior, previous = _em_tables(int(n_items), int(n_workers))
+    post = np.empty_like(previous)
+    totals = np.full(log_prior.size, np.nan)
+    loglik, moved = e_step_tracked(
+        backend, items, workers, labels, indptr, log_emit, log_prior, post, previous, totals
+    )
+    return post, totals, np.array([loglik, moved])
 
 
 def _run_m_step(backend: Backend) -> Outputs:
@@ -156,6 +192,12 @@ RUNNERS: dict[str, tuple[Kernel, Callable[[Backend], Outputs], float]] = {
     "consolidation._kernels.digamma.DIGAMMA_GAMMALN": (DIGAMMA_GAMMALN, _run_digamma, 1e-12),
     "consolidation._kernels.em._accumulate": (_accumulate, _run_e_step, 0.0),
     "consolidation._kernels.em._m_step": (_m_step, _run_m_step, 0.0),
+    "consolidation._kernels.em._scale_rows": (_scale_rows, _run_normalise, 0.0),
+    "consolidation._kernels.em._scale_rows_tracked": (
+        _scale_rows_tracked,
+        _run_e_step_tracked,
+        0.0,
+    ),
     "consolidation._kernels.em._m_step_runs": (_m_step_runs, _run_m_step_runs, 0.0),
     "consolidation._kernels.iou.IOU_MATRIX": (IOU_MATRIX, _run_iou_matrix, 0.0),
     "consolidation._kernels.iou.PAIRED_IOU": (PAIRED_IOU, _run_paired_iou, 0.0),

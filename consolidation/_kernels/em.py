@@ -15,8 +15,8 @@ Layouts (all C-contiguous float64 unless noted):
 The E-step accumulation runs in parallel over items (every thread writes only its own rows); the
 M-step is a serial pass in item order, or on large inputs a parallel one over a fixed number of
 runs of answers, each into its own table. Kernels do no validation and write into the
-preallocated outputs. Both twins add in the same order and share :func:`normalise`, so the
-two backends give bit-identical posteriors.
+preallocated outputs. Both twins add in the same order and :func:`normalise` takes numpy's
+``exp`` on both backends, so the two backends give bit-identical posteriors.
 
 Posterior terms more than 700 below an item's largest log-term are set to exactly 0 instead of
 being left as subnormal floats (< 1e-304): arithmetic on subnormals is two orders of magnitude
@@ -33,12 +33,13 @@ from ._backend import Backend, Kernel
 __all__ = [
     "column_sums",
     "e_step",
+    "e_step_tracked",
     "group_sums",
     "m_step_counts",
     "m_step_in_runs",
     "m_step_runs",
-    "max_change",
     "normalise",
+    "normalise_tracked",
 ]
 
 prange = range  # numba.prange in the compiled copies (see Kernel(parallel=True))
@@ -105,28 +106,98 @@ def _accumulate_numpy(
     post[post <= _FLUSH] = -np.inf
 
 
-def normalise(post: F64, top: F64) -> float:
+def normalise(post: F64, top: F64, backend: Backend = "numpy") -> float:
     """Exponentiate shifted log-posteriors in place and normalise; return the log-likelihood.
 
-    ``post`` holds log-terms minus their row maximum ``top`` (-inf where flushed). Shared by both
-    backends: numpy's vectorised ``exp`` differs from the C library's (which numba calls) by one
-    ulp on some inputs, so one implementation keeps the backends bit-identical. It runs block by
-    block of rows (see :func:`block_rows`), so that the exponential, the row sums and the division
-    of a block find it in the CPU cache: at S = 15 states, 1.7x faster than whole-array passes,
-    with the same operations in the same order.
+    ``post`` holds log-terms minus their row maximum ``top`` (-inf where flushed). The
+    exponential is numpy's on both backends: numpy's vectorised ``exp`` differs from the C
+    library's (which numba calls) by one ulp on some inputs, so one implementation keeps the
+    backends bit-identical. The row sums (columns added left to right) and the division are the
+    :data:`_scale_rows` kernel, the same operations in the same order on both backends. It runs
+    block by block of rows (see :func:`block_rows`), so that the kernel finds the exponentials of
+    a block in the CPU cache.
     """
+    return _normalise(post, top, backend, None, None)[0]
+
+
+def normalise_tracked(
+    post: F64, top: F64, backend: Backend, previous: F64, totals: F64
+) -> tuple[float, float]:
+    """:func:`normalise`, which also writes the column sums of the result and its change.
+
+    ``totals`` (S,) receives the column sums of the normalised ``post``, its rows added in order
+    (so ``column_sums(post)`` bit for bit); the second value returned is ``max |post - previous|``
+    over the normalised posteriors (0 for an empty ``post``; NaN differences are ignored). One
+    pass over the rows while they are in the CPU cache instead of three over the whole arrays.
+    """
+    return _normalise(post, top, backend, previous, totals)
+
+
+def _normalise(
+    post: F64, top: F64, backend: Backend, previous: F64 | None, totals: F64 | None
+) -> tuple[float, float]:
     n, s = post.shape
     sums = np.empty(n)
+    moved = np.zeros(s)  # the largest change of each column
     step = block_rows(s)
+    scale = (_scale_rows if previous is None else _scale_rows_tracked).get(backend)
+    if totals is not None:
+        totals[:] = 0.0
     for lo in range(0, n, step):
         block = post[lo : lo + step]
         np.exp(block, out=block)  # exp(-inf) = 0: flushed terms never become subnormals
-        block_sums = sums[lo : lo + step]
-        _add_runs(block.reshape(block.shape[0], 1, s), block_sums[:, None])
-        block /= block_sums[:, None]
+        if previous is None or totals is None:
+            scale(block, sums[lo : lo + step])
+        else:
+            scale(block, sums[lo : lo + step], previous[lo : lo + step], totals, moved)
     np.log(sums, out=sums)
     sums += top
-    return float(sums.sum())
+    return float(sums.sum()), float(moved.max(initial=0.0))
+
+
+def _scale_rows_loop(block: F64, sums: F64) -> None:
+    # Each row's sum, its columns added left to right as in the twin, then the row divided by it.
+    n, s = block.shape
+    for i in range(n):
+        total = block[i, 0]
+        for t in range(1, s):
+            total += block[i, t]
+        sums[i] = total
+        for t in range(s):
+            block[i, t] /= total
+
+
+def _scale_rows_numpy(block: F64, sums: F64) -> None:
+    _add_runs(block.reshape(block.shape[0], 1, block.shape[1]), sums[:, None])
+    block /= sums[:, None]
+
+
+def _scale_rows_tracked_loop(block: F64, sums: F64, previous: F64, totals: F64, moved: F64) -> None:
+    # _scale_rows_loop, then the row is added to the column totals (rows in order, as column_sums
+    # adds them) and raises the largest change of each column, moved[t]. Inner loops without a
+    # reduction into one scalar: LLVM vectorises them (a running maximum would be a serial chain).
+    n, s = block.shape
+    for i in range(n):
+        total = block[i, 0]
+        for t in range(1, s):
+            total += block[i, t]
+        sums[i] = total
+        for t in range(s):
+            block[i, t] /= total
+        for t in range(s):
+            v = block[i, t]
+            totals[t] += v
+            d = abs(v - previous[i, t])
+            moved[t] = d if d > moved[t] else moved[t]
+
+
+def _scale_rows_tracked_numpy(
+    block: F64, sums: F64, previous: F64, totals: F64, moved: F64
+) -> None:
+    _scale_rows_numpy(block, sums)
+    # The totals first, then the rows in order: einsum adds rows sequentially (see column_sums).
+    np.einsum("ij->j", np.concatenate((totals[None], block)), out=totals)
+    np.fmax(moved, np.fmax.reduce(np.abs(block - previous), axis=0), out=moved)
 
 
 def block_rows(width: int) -> int:
@@ -166,32 +237,6 @@ def group_sums(a: F64, size: int, out: F64) -> F64:
     return out
 
 
-def max_change(last: F64, now: F64) -> float:
-    """Return ``max |last - now|`` and copy ``now`` into ``last`` (both C-contiguous (n, S)).
-
-    Block by block of rows (see :func:`block_rows`): four passes over a block in the CPU cache
-    instead of four over the whole arrays.
-
-    Examples
-    --------
-    >>> last, now = np.zeros((2, 2)), np.array([[0.5, -1.0], [0.0, 0.25]])
-    >>> max_change(last, now), bool((last == now).all())
-    (1.0, True)
-    """
-    n, s = now.shape
-    step = block_rows(s)
-    diff = np.empty((min(n, step), s))
-    moved = 0.0
-    for lo in range(0, n, step):
-        old, new = last[lo : lo + step], now[lo : lo + step]
-        d = diff[: old.shape[0]]
-        np.subtract(old, new, out=d)
-        np.abs(d, out=d)
-        moved = max(moved, float(d.max(initial=0.0)))
-        np.copyto(old, new)
-    return moved
-
-
 def column_sums(a: F64) -> F64:
     """``a.sum(axis=0)``, bit for bit (rows added in order), three times faster via ``einsum``."""
     out: F64 = np.einsum("ij->j", a)
@@ -199,6 +244,8 @@ def column_sums(a: F64) -> F64:
 
 
 _accumulate = Kernel(_accumulate_loop, _accumulate_numpy, parallel=True)
+_scale_rows = Kernel(_scale_rows_loop, _scale_rows_numpy)
+_scale_rows_tracked = Kernel(_scale_rows_tracked_loop, _scale_rows_tracked_numpy)
 
 
 class _EStep:
@@ -215,10 +262,45 @@ class _EStep:
         log_prior: F64,
         post: F64,
     ) -> float:
-        top = np.empty(post.shape[0])
-        fn = _accumulate.get(backend, parallel=items.size >= PARALLEL_MIN_ANSWERS)
-        fn(items, workers, labels, indptr, log_emit, log_prior, post, top)
-        return normalise(post, top)
+        top = _accumulate_into(backend, items, workers, labels, indptr, log_emit, log_prior, post)
+        return normalise(post, top, backend)
+
+
+class _TrackedEStep:
+    """``e_step_tracked(..., post, previous, totals) -> (loglik, max |post - previous|)``."""
+
+    def __call__(
+        self,
+        backend: Backend,
+        items: I32,
+        workers: I32,
+        labels: I32,
+        indptr: I64,
+        log_emit: F64,
+        log_prior: F64,
+        post: F64,
+        previous: F64,
+        totals: F64,
+    ) -> tuple[float, float]:
+        top = _accumulate_into(backend, items, workers, labels, indptr, log_emit, log_prior, post)
+        return normalise_tracked(post, top, backend, previous, totals)
+
+
+def _accumulate_into(
+    backend: Backend,
+    items: I32,
+    workers: I32,
+    labels: I32,
+    indptr: I64,
+    log_emit: F64,
+    log_prior: F64,
+    post: F64,
+) -> F64:
+    """Write shifted log-posteriors into ``post``; return the row maxima (see :func:`normalise`)."""
+    top = np.empty(post.shape[0])
+    fn = _accumulate.get(backend, parallel=items.size >= PARALLEL_MIN_ANSWERS)
+    fn(items, workers, labels, indptr, log_emit, log_prior, post, top)
+    return top
 
 
 def _m_step_loop(items: I32, workers: I32, labels: I32, post: F64, counts: F64) -> None:
@@ -320,3 +402,9 @@ m_step_counts = _MStep()
 #: ``e_step(backend, items, workers, labels, indptr, log_emit, log_prior, post) -> loglik``:
 #: writes normalised posteriors into ``post`` and returns sum_i log sum_t exp(unnormalised).
 e_step = _EStep()
+
+#: ``e_step_tracked(backend, items, workers, labels, indptr, log_emit, log_prior, post, previous,
+#: totals) -> (loglik, change)``: :data:`e_step` into ``post`` (which must not be ``previous``),
+#: that also writes the column sums of the new posteriors into ``totals`` and returns as
+#: ``change`` their largest absolute difference from ``previous`` (see :func:`normalise_tracked`).
+e_step_tracked = _TrackedEStep()
