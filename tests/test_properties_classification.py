@@ -112,7 +112,10 @@ def test_permuting_ids_permutes_the_result(ann: Annotations, seed: int) -> None:
             np.testing.assert_allclose(b.posteriors_.sum(axis=1), 1.0)
             continue
         np.testing.assert_allclose(b.posteriors_[:, class_perm], a.posteriors_[rows], atol=1e-9)
-        assert b.n_iter_ == a.n_iter_
+        # The log-likelihood is summed in another order, so it differs in its last bits; where
+        # the relative change meets tol within those bits, one fit stops an iteration before the
+        # other (hypothesis: MDS, 1 worker, 33 items, stopping at 9 or 10), with the same result.
+        assert abs(b.n_iter_ - a.n_iter_) <= 1
     mv_a = MajorityVote().fit(ann)
     mv_b = MajorityVote().fit(new)
     np.testing.assert_allclose(mv_b.posteriors_[:, class_perm], mv_a.posteriors_[rows])
@@ -128,9 +131,12 @@ def test_perfect_workers_recover_the_truth(sim: ClassificationSimulation) -> Non
         np.unique(ann.labels[ann.workers == w]).size == ann.n_classes for w in range(ann.n_workers)
     )
     for est in _all_estimators():
-        if isinstance(est, ModifiedDawidSkene) and not two_per_item:
+        if isinstance(est, ModifiedDawidSkene) and not (two_per_item and three_per_worker):
             # EM models are not identifiable from one answer per item: the likelihood can explain
-            # the answers by a confused worker plus a skewed class prior (documented).
+            # the answers by a confused worker plus a skewed class prior (documented). Nor, for
+            # MDS run to convergence, from workers with one answer each: the class prior (the
+            # mean posterior) feeds back onto the majority class (documented; hypothesis found 4
+            # items of 2 answers where the only class-1 item's two workers answer nothing else).
             continue
         if isinstance(est, DawidSkene) and not (
             two_per_item and three_per_worker and sees_every_class
