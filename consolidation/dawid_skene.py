@@ -277,11 +277,15 @@ class DawidSkene(_EMConsolidator):
                 # Known workers vote with their stored confusions, unseen ones as one-coin workers
                 # of the stored population accuracy.
                 k = ann.n_classes
+                coin = one_coin(warm.population_accuracy, k) + self.smoothing
                 emit = np.where(
-                    stored.sum(axis=(1, 2))[:, None, None] > 0,
-                    stored + self.smoothing,
-                    one_coin(warm.population_accuracy, k) + self.smoothing,
+                    stored.sum(axis=(1, 2))[:, None, None] > 0, stored + self.smoothing, coin
                 )
+                # A known worker never seen on some true class has an empty row there; without
+                # smoothing it would be 0/0: that row starts from the one-coin prior too.
+                empty = emit.sum(axis=1, keepdims=True) <= 0
+                if empty.any():
+                    emit = np.where(empty, coin.T[None], emit)
                 emit /= emit.sum(axis=1, keepdims=True)
                 prior = warm.class_counts + self.smoothing + 1e-12
                 items, workers, labels, indptr = ann.sorted_by_item()

@@ -1,0 +1,29 @@
+"""Warm start across batches: edge cases of stored counts, and the gain on a simulated stream."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from consolidation import Annotations, DawidSkene
+
+CLASSES = ["a", "b", "c"]
+
+
+def test_ds_warm_start_without_smoothing_and_an_unseen_true_class() -> None:
+    # Batch 1 never shows class "c": the stored counts have an empty row for true class "c".
+    # With smoothing=0 that row must not become 0/0 (NaN) in the warm start's first E-step.
+    batch1 = Annotations.from_records(
+        [("i1", "w1", "a"), ("i1", "w2", "a"), ("i2", "w1", "b"), ("i2", "w2", "b")],
+        classes=CLASSES,
+    )
+    batch2 = Annotations.from_records(
+        [("i3", "w1", "c"), ("i3", "w2", "c"), ("i4", "w1", "a"), ("i4", "w2", "a")],
+        classes=CLASSES,
+    )
+    state = DawidSkene(smoothing=0, backend="numpy").fit(batch1).worker_state_
+    warm = DawidSkene(smoothing=0, backend="numpy").fit(batch2, warm_start=state)
+    assert np.isfinite(warm.posteriors_).all()
+    np.testing.assert_allclose(warm.posteriors_.sum(axis=1), 1.0)
+    assert warm.labels_.tolist() == ["c", "a"]
+    assert np.isfinite(warm.worker_state_.counts).all()
+    assert warm.worker_state_.n_answers.tolist() == [4, 4]
