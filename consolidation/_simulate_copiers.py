@@ -15,6 +15,7 @@ import numpy as np
 
 from ._annotations import Annotations
 from ._checks import check_count, check_real
+from ._sampling import make_rng
 
 if TYPE_CHECKING:
     from .simulate import ClassificationSimulation, Seed
@@ -62,7 +63,7 @@ def add_copiers(
     Raises
     ------
     InvalidParameterError
-        Naming the parameter that is out of range.
+        Naming the parameter that is out of range (``seed`` included).
 
     Examples
     --------
@@ -82,7 +83,7 @@ def add_copiers(
     fidelity = check_real("fidelity", fidelity, 0.0, 1.0)
     ann: Annotations = sim.annotations
     w, k = ann.n_workers, ann.n_classes
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     if fraction >= 1.0:
         leaders = np.arange(w)
     else:

@@ -503,6 +503,8 @@ def test_some_copiers_copy_some_workers_with_the_given_fidelity() -> None:
         ({"fraction": 1.2}, "fraction"),
         ({"fidelity": -0.1}, "fidelity"),
         ({"fidelity": True}, "fidelity"),
+        ({"fraction": 0.5, "seed": -1}, "'seed'"),
+        ({"fraction": 0.5, "seed": "x"}, "'seed'"),
     ],
 )
 def test_copiers_reject_bad_parameters_by_name(kwargs: dict[str, Any], name: str) -> None:
