@@ -151,8 +151,8 @@ def fit_classification(
     if state_path:
         if not accepts_warm_start(est):
             raise UsageError(
-                f"--state needs a method that learns worker quality (mds, mds-service, ds), "
-                f"not {method!r}"
+                "--state needs a method that learns worker quality "
+                f"(default, mds, mds-service, ds), not {method!r}"
             )
         if os.path.exists(state_path):
             try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from consolidation import Annotations, DawidSkene
+from consolidation.cli import main
 
 CLASSES = ["a", "b", "c"]
 
@@ -27,3 +31,17 @@ def test_ds_warm_start_without_smoothing_and_an_unseen_true_class() -> None:
     assert warm.labels_.tolist() == ["c", "a"]
     assert np.isfinite(warm.worker_state_.counts).all()
     assert warm.worker_state_.n_answers.tolist() == [4, 4]
+
+
+def test_cli_state_message_names_every_method_that_takes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.csv"
+    answers.write_text("item,worker,label\n1,w1,a\n1,w2,a\n2,w1,b\n2,w2,b\n")
+    state = tmp_path / "workers.json"
+    argv = ["classify", str(answers), "--state", str(state), "-o", str(tmp_path / "out.csv")]
+    for _ in range(2):  # the default method keeps a state too
+        assert main([*argv, "--method", "default"]) == 0
+    assert "warm start (2 of 2 workers known)" in capsys.readouterr().err
+    assert main([*argv, "--method", "mv"]) == 2
+    assert "(default, mds, mds-service, ds), not 'mv'" in capsys.readouterr().err
