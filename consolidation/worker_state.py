@@ -60,7 +60,10 @@ class WorkerState:
     class_counts : ndarray of shape (K,)
         Sum of item posteriors per class (the evidence behind the class prior).
     population_accuracy : float
-        Mean estimated worker accuracy, the starting point for unseen workers in MDS.
+        Mean estimated worker accuracy. ModifiedDawidSkene starts from it as the population
+        accuracy that every worker is shrunk toward (unseen workers still start from
+        ``initial_accuracy``, as reference section 1.7 recommends); DawidSkene's first E-step
+        gives unseen workers one-coin matrices of this accuracy.
 
     Examples
     --------

@@ -45,3 +45,19 @@ def test_cli_state_message_names_every_method_that_takes_it(
     assert "warm start (2 of 2 workers known)" in capsys.readouterr().err
     assert main([*argv, "--method", "mv"]) == 2
     assert "(default, mds, mds-service, ds), not 'mv'" in capsys.readouterr().err
+
+
+def test_mds_warm_start_unseen_workers_start_from_initial_accuracy() -> None:
+    # What WorkerState.population_accuracy documents: in MDS it is the shrinkage target, while
+    # unseen workers' first E-step uses initial_accuracy (one epoch: only that E-step is seen).
+    from consolidation import ModifiedDawidSkene, WorkerState
+
+    batch = Annotations.from_records(
+        [("i1", "u1", "a"), ("i1", "u2", "b"), ("i1", "u3", "b"), ("i2", "u1", "c")],
+        classes=CLASSES,
+    )
+    other = WorkerState(CLASSES, ["x"], np.eye(3)[None] * 5, [15], [5.0, 5.0, 5.0], 0.35)
+    cold = ModifiedDawidSkene(fixed_iter=1, backend="numpy").fit(batch)
+    warm = ModifiedDawidSkene(fixed_iter=1, backend="numpy").fit(batch, warm_start=other)
+    np.testing.assert_allclose(warm.posteriors_, cold.posteriors_)
+    assert not np.allclose(warm.confusions_, cold.confusions_)  # shrunk toward 0.35, not 0.7
