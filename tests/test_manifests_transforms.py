@@ -668,3 +668,40 @@ def test_transforms_check_their_arguments_when_called(call: Any, message: str) -
     with pytest.raises(ValueError, match=message):
         call(records())  # not on the first next(): at once, before any line is read
     assert consumed == []
+
+
+def _box_record(confidence: Any) -> Record:
+    """An object-detection line built in Python (read() would refuse NaN before any filter)."""
+    return Record(
+        {
+            "source-ref": "s3://b/x.jpg",
+            "box": {
+                "annotations": [{"class_id": 0, "left": 1, "top": 1, "width": 2, "height": 2}],
+                "image_size": [{"width": 10, "height": 10, "depth": 3}],
+            },
+            "box-metadata": {
+                "objects": [{"confidence": confidence}],
+                "class-map": {"0": "a"},
+                "type": "groundtruth/object-detection",
+                "human-annotated": "yes",
+                "creation-date": "2020-01-01T00:00:00",
+                "job-name": "j",
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_confidence_filter_rejects_non_finite_confidences_by_field(bad: float) -> None:
+    # The fast path of a confidence-only filter must hand such a line to the label view, which
+    # names the field, rather than compare NaN (never below a bound: it would be kept) or inf.
+    keep = [_box_record(0.9)]
+    assert len(list(filter_records(keep, attribute="box", min_confidence=0.5))) == 1
+    message = rf"box-metadata\.objects\[0\]\.confidence: expected a finite number, got {bad}"
+    with pytest.raises(InvalidLineError, match=message):
+        list(filter_records([_box_record(bad)], attribute="box", min_confidence=0.5))
+    acc = Accounting(on_error="skip")
+    lines = [_box_record(0.9), _box_record(bad), _box_record(0.2)]
+    kept = list(filter_records(lines, attribute="box", min_confidence=0.5, accounting=acc))
+    assert len(kept) == 1
+    assert (acc.filtered, acc.rejected) == (1, 1)
